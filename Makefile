@@ -1,0 +1,57 @@
+# isecom — the two commands: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+DATA ?= var
+
+.PHONY: run test install lint types contracts pytest browser-deps clean messages
+
+run: install
+	$(BIN)/isecom init --data $(DATA)
+	$(BIN)/isecom demo --data $(DATA)
+	$(BIN)/isecom serve --data $(DATA)
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: install browser-deps lint types contracts pytest
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types:
+	$(BIN)/mypy
+
+contracts:
+	$(BIN)/lint-imports
+
+pytest:
+	$(BIN)/pytest
+
+# Debian's chromium drives the browser tests; no test downloads a browser.
+browser-deps:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "browser tests need /usr/bin/chromium: run 'sudo apt-get install chromium'" >&2; exit 1; \
+	fi
+
+# Refresh the translation template and catalogs after changing user-visible text.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -o webmail/locale/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i webmail/locale/messages.pot -d webmail/locale --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from isecom.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,258 @@
+"""Frozen configuration: a TOML file in the data directory, then ``ISECOM_*``.
+
+Every key lives in a ``[section]`` of ``DATA/isecom.toml``; the environment
+variable ``ISECOM_<SECTION>_<KEY>`` (upper case) overrides it. Secrets are
+never values in the file or the environment: only *paths* to files (``*_file``
+keys). Start-up fails closed on a missing, short or default secret and names
+the key. ``Config.describe()`` is what ``isecom serve`` logs: no secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from isecom.errors import ConfigError
+from isecom.types import Email, Language
+
+CONFIG_NAME = "isecom.toml"
+MIN_SECRET_CHARS = 32
+# Values that appear in examples and documentation; never accepted as secrets.
+_DEFAULT_SECRET_MARKERS = ("change-me", "changeme", "example", "secret", "password", "isecom")
+
+# section -> key -> (type, default). A default of None means "derived".
+_SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
+    "server": {
+        "public_url": (str, "http://127.0.0.1:8080"),
+        "http": (str, "127.0.0.1:8080"),
+        "smtp": (str, "127.0.0.1:2525"),
+        "max_request_bytes": (int, 8 * 1024 * 1024),
+        "trusted_proxy": (bool, False),
+    },
+    "database": {"url": (str, "sqlite:///isecom.db"), "url_file": (str, "")},
+    "blobs": {"path": (str, "blobs")},
+    "mail": {"domains": (list, ["isecom.example"])},
+    "secrets": {"server_key_file": (str, "secrets/server.key")},
+    "log": {"format": (str, "plain"), "level": (str, "INFO")},
+    "i18n": {"default_language": (str, "en")},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HostPort:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    public_url: str
+    http: HostPort
+    smtp: HostPort
+    max_request_bytes: int
+    trusted_proxy: bool
+    database_url: str
+    blob_dir: Path
+    mail_domains: tuple[str, ...]
+    log_format: str
+    log_level: str
+    default_language: Language
+    server_key: bytes = field(repr=False)
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    def describe(self) -> dict[str, str]:
+        """The effective configuration, safe to log (no secrets, no DB password)."""
+        return {
+            "data_dir": str(self.data_dir),
+            "public_url": self.public_url,
+            "http": str(self.http),
+            "smtp": str(self.smtp),
+            "max_request_bytes": str(self.max_request_bytes),
+            "trusted_proxy": str(self.trusted_proxy).lower(),
+            "database": redact_url(self.database_url),
+            "blobs": str(self.blob_dir),
+            "mail_domains": ",".join(self.mail_domains),
+            "log": f"{self.log_format}/{self.log_level}",
+            "default_language": self.default_language.value,
+            "server_key": "<from file>",
+        }
+
+
+def redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return parts._replace(netloc=netloc).geturl()
+
+
+def load(data_dir: Path, env: Mapping[str, str] | None = None, *, require_secrets: bool = True) -> Config:
+    """Read ``DATA/isecom.toml`` and the environment; raise ConfigError naming the key."""
+    env = os.environ if env is None else env
+    data_dir = data_dir.resolve()
+    path = data_dir / CONFIG_NAME
+    raw: dict[str, Any] = {}
+    if path.exists():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    values = _merge(raw, env)
+    http = parse_host_port("server.http", values["server"]["http"])
+    smtp = parse_host_port("server.smtp", values["server"]["smtp"])
+    public_url = values["server"]["public_url"].rstrip("/")
+    if urlsplit(public_url).scheme not in ("http", "https") or not urlsplit(public_url).netloc:
+        raise ConfigError(f"server.public_url: expected http(s)://host[:port], got {public_url!r}")
+    max_request = values["server"]["max_request_bytes"]
+    if not 1024 <= max_request <= 1024**3:
+        raise ConfigError("server.max_request_bytes: must be between 1024 and 1073741824")
+    language = values["i18n"]["default_language"]
+    if language not in {lang.value for lang in Language}:
+        raise ConfigError(f"i18n.default_language: one of en, fr, es, ar, got {language!r}")
+    log_format = values["log"]["format"]
+    if log_format not in ("plain", "json"):
+        raise ConfigError(f"log.format: 'plain' or 'json', got {log_format!r}")
+    log_level = str(values["log"]["level"]).upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"log.level: DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+    domains = []
+    for item in values["mail"]["domains"]:
+        try:
+            domains.append(Email.parse(f"postmaster@{item}").domain)
+        except Exception:
+            raise ConfigError(f"mail.domains: {item!r} is not a domain name") from None
+    if not domains:
+        raise ConfigError("mail.domains: at least one domain is required")
+    key_file = _resolve(data_dir, values["secrets"]["server_key_file"])
+    server_key = read_secret("secrets.server_key_file", key_file) if require_secrets else b""
+    return Config(
+        data_dir=data_dir,
+        public_url=public_url,
+        http=http,
+        smtp=smtp,
+        max_request_bytes=max_request,
+        trusted_proxy=values["server"]["trusted_proxy"],
+        database_url=_database_url(data_dir, values["database"]),
+        blob_dir=_resolve(data_dir, values["blobs"]["path"]),
+        mail_domains=tuple(domains),
+        log_format=log_format,
+        log_level=log_level,
+        default_language=Language(language),
+        server_key=server_key,
+    )
+
+
+def read_secret(key: str, path: Path) -> bytes:
+    """Read a secret file; refuse missing, readable-by-others, short or default ones."""
+    try:
+        info = path.stat()
+        value = path.read_bytes().strip()
+    except FileNotFoundError:
+        raise ConfigError(f"{key}: secret file {path} does not exist (run `isecom init`)") from None
+    except OSError as exc:
+        raise ConfigError(f"{key}: cannot read secret file {path}: {exc.strerror}") from None
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"{key}: secret file {path} is readable by others (chmod 600)")
+    if len(value) < MIN_SECRET_CHARS:
+        raise ConfigError(f"{key}: secret in {path} is too short (at least {MIN_SECRET_CHARS} characters)")
+    lowered = value.lower()
+    if any(marker.encode() in lowered for marker in _DEFAULT_SECRET_MARKERS) or len(set(value)) < 8:
+        raise ConfigError(f"{key}: secret in {path} is a default or example value; generate a random one")
+    return value
+
+
+def _merge(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    unknown = set(raw) - set(_SCHEMA)
+    if unknown:
+        raise ConfigError(f"unknown section [{sorted(unknown)[0]}] in {CONFIG_NAME}")
+    merged: dict[str, dict[str, Any]] = {}
+    for section, keys in _SCHEMA.items():
+        given = raw.get(section, {})
+        if not isinstance(given, dict):
+            raise ConfigError(f"{section}: expected a [section] table")
+        for name in set(given) - set(keys):
+            raise ConfigError(f"{section}.{name}: unknown key")
+        merged[section] = {}
+        for name, (kind, default) in keys.items():
+            env_name = f"ISECOM_{section}_{name}".upper()
+            if env_name in env:
+                value: Any = _from_env(f"{section}.{name}", kind, env[env_name])
+            else:
+                value = given.get(name, default)
+            merged[section][name] = _check_type(f"{section}.{name}", kind, value)
+    return merged
+
+
+def _from_env(key: str, kind: type, text: str) -> Any:
+    if kind is bool:
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{key}: expected true or false, got {text!r}")
+    if kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(f"{key}: expected a whole number, got {text!r}") from None
+    if kind is list:
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return text
+
+
+def _check_type(key: str, kind: type, value: Any) -> Any:
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if kind is list and ok:
+        ok = all(isinstance(item, str) for item in value)
+    if not ok:
+        raise ConfigError(f"{key}: expected {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def parse_host_port(key: str, text: str) -> HostPort:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"{key}: expected HOST:PORT, got {text!r}")
+    return HostPort(host.strip("[]"), int(port))
+
+
+def _resolve(data_dir: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else data_dir / path
+
+
+def _database_url(data_dir: Path, section: dict[str, Any]) -> str:
+    url: str = section["url"]
+    if section["url_file"]:
+        url = read_secret_text("database.url_file", _resolve(data_dir, section["url_file"]))
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ConfigError(f"database.url: expected sqlite:///FILE or postgresql://..., got {redact_url(url)!r}")
+    if scheme in ("sqlite", "sqlite+aiosqlite"):
+        file = rest[1:] if rest.startswith("/") else rest
+        if not file:
+            raise ConfigError("database.url: a SQLite URL needs a file name")
+        return f"sqlite+aiosqlite:///{_resolve(data_dir, file)}"
+    if scheme in ("postgresql", "postgres", "postgresql+asyncpg"):
+        return f"postgresql+asyncpg://{rest}"
+    raise ConfigError(f"database.url: unsupported database {scheme!r} (sqlite or postgresql)")
+
+
+def read_secret_text(key: str, path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{key}: cannot read {path}: {exc.strerror}") from None

@@ -1,0 +1,1 @@
+"""The only package that imports ``nacl`` (PyNaCl, libsodium). See docs/PROTOCOL.md."""

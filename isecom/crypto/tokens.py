@@ -1,0 +1,65 @@
+"""Purpose-bound secret tokens (activation links, sessions, email confirmations).
+
+A token is 32 random bytes sent to its holder as unpadded base64url (43
+characters). The server keeps only ``BLAKE2b-256(token, key=server_key,
+person=purpose)``: a database thief cannot use a stored digest, and a token
+made for one purpose never matches a digest looked up for another.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import nacl.hash
+import nacl.utils
+
+TOKEN_BYTES = 32
+_PURPOSE_MAX = 16  # BLAKE2b personalisation is at most 16 bytes
+
+
+def new_token() -> str:
+    return base64.urlsafe_b64encode(nacl.utils.random(TOKEN_BYTES)).rstrip(b"=").decode("ascii")
+
+
+def issue_token(*, purpose: str, server_key: bytes) -> tuple[str, bytes]:
+    """A new token for its holder and the digest the server stores."""
+    raw = nacl.utils.random(TOKEN_BYTES)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii"), _digest(raw, purpose, server_key)
+
+
+def token_digest(token: str, *, purpose: str, server_key: bytes) -> bytes | None:
+    """The stored digest of ``token`` for ``purpose``; None when it is malformed."""
+    raw = _decode(token)
+    return None if raw is None else _digest(raw, purpose, server_key)
+
+
+def _digest(raw: bytes, purpose: str, server_key: bytes) -> bytes:
+    person = purpose.encode("ascii")
+    if not 0 < len(person) <= _PURPOSE_MAX:
+        raise ValueError("token purpose must be 1-16 ASCII characters")
+    digest: bytes = nacl.hash.blake2b(
+        raw,
+        digest_size=32,
+        key=nacl.hash.blake2b(server_key, digest_size=32, encoder=nacl.encoding.RawEncoder),
+        person=person.ljust(_PURPOSE_MAX, b"\0"),
+        encoder=nacl.encoding.RawEncoder,
+    )
+    return digest
+
+
+def _decode(token: str) -> bytes | None:
+    if not isinstance(token, str) or len(token) != 43:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=")
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) != TOKEN_BYTES or base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != token:
+        return None
+    return raw
+
+
+def random_secret_hex(nbytes: int = 32) -> str:
+    """A new random secret for a secret file, as hex."""
+    return nacl.utils.random(nbytes).hex()

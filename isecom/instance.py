@@ -1,0 +1,78 @@
+"""Create an instance's data directory: config, generated secrets, blob folder.
+
+Idempotent: existing files are never overwritten, so ``isecom init`` can run
+before every start.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from isecom.config import CONFIG_NAME
+from isecom.crypto.tokens import random_secret_hex
+
+CONFIG_TEMPLATE = """\
+# isecom instance configuration. Every key can be overridden by an environment
+# variable ISECOM_<SECTION>_<KEY>, e.g. ISECOM_SERVER_HTTP=127.0.0.1:9090.
+# Secrets are never written here: only paths to files (mode 0600).
+
+[server]
+public_url = "http://127.0.0.1:8080"   # the address members use; https:// turns on HSTS
+http = "127.0.0.1:8080"
+smtp = "127.0.0.1:2525"
+max_request_bytes = 8388608
+
+[database]
+url = "sqlite:///isecom.db"            # relative to this folder; or postgresql://user@host/db
+# url_file = "secrets/database.url"    # a URL with a password belongs in a file
+
+[blobs]
+path = "blobs"
+
+[mail]
+domains = ["isecom.example"]
+
+[secrets]
+server_key_file = "secrets/server.key"
+
+[log]
+format = "plain"                        # or "json"
+level = "INFO"
+
+[i18n]
+default_language = "en"                 # en, fr, es or ar
+"""
+
+
+def create(data_dir: Path) -> list[str]:
+    """Create what is missing; return what was created, for the CLI to print."""
+    created: list[str] = []
+    if not data_dir.exists():
+        data_dir.mkdir(parents=True, mode=0o700)
+        created.append(str(data_dir))
+    secrets_dir = data_dir / "secrets"
+    if not secrets_dir.exists():
+        secrets_dir.mkdir(mode=0o700)
+        created.append(str(secrets_dir))
+    key = secrets_dir / "server.key"
+    if not key.exists():
+        _write_private(key, random_secret_hex(32) + "\n")
+        created.append(str(key))
+    config = data_dir / CONFIG_NAME
+    if not config.exists():
+        config.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+        created.append(str(config))
+    blobs = data_dir / "blobs"
+    if not blobs.exists():
+        blobs.mkdir(mode=0o700)
+        created.append(str(blobs))
+    return created
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())

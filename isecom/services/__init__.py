@@ -1,0 +1,1 @@
+"""Domain services: no web, database or SMTP framework imports (see README.md)."""

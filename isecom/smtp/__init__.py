@@ -1,0 +1,1 @@
+"""SMTP adapter (aiosmtpd): a thin handler over the inbound service."""

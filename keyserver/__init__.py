@@ -1,0 +1,1 @@
+"""Keyserver HTTP adapter: key directory and transparency log, mounted at ``/keys``."""

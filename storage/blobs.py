@@ -1,0 +1,113 @@
+"""Filesystem blob store: atomic writes (temp file, fsync, rename), ids that cannot escape.
+
+Blob ids are 1–128 characters of ``[a-z0-9_-]`` with no leading ``-``; they map to
+``ROOT/ab/cd/<id>`` so no directory grows past a few thousand entries. Blocking
+file work runs in a thread so the event loop never waits on the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from isecom.errors import InvalidInput, NotFound, TooLarge, Unavailable
+
+_ID_RE = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,127}$")
+READ_CHUNK = 1024 * 1024
+
+
+class FileBlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._tmp = root / ".tmp"
+
+    def _path(self, blob_id: str) -> Path:
+        if not isinstance(blob_id, str) or not _ID_RE.match(blob_id):
+            raise InvalidInput("Invalid blob id.", field="blob_id")
+        padded = blob_id.ljust(4, "_")
+        return self.root / padded[:2] / padded[2:4] / blob_id
+
+    async def put(self, blob_id: str, chunks: AsyncIterator[bytes], *, max_bytes: int) -> int:
+        final = self._path(blob_id)
+        await asyncio.to_thread(self._tmp.mkdir, parents=True, exist_ok=True)
+        tmp = self._tmp / f"{blob_id}.{secrets.token_hex(8)}"
+        fd = await asyncio.to_thread(os.open, tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        written = 0
+        try:
+            async for chunk in chunks:
+                written += len(chunk)
+                if written > max_bytes:
+                    raise TooLarge(f"The object is larger than {max_bytes} bytes.")
+                await asyncio.to_thread(_write_all, fd, chunk)
+            await asyncio.to_thread(os.fsync, fd)
+        except BaseException:
+            os.close(fd)
+            await asyncio.to_thread(_unlink, tmp)
+            raise
+        os.close(fd)
+        await asyncio.to_thread(self._commit, tmp, final)
+        return written
+
+    def _commit(self, tmp: Path, final: Path) -> None:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, final)
+        _fsync_dir(final.parent)
+
+    async def get(self, blob_id: str) -> AsyncIterator[bytes]:
+        path = self._path(blob_id)
+        try:
+            handle = await asyncio.to_thread(path.open, "rb")
+        except FileNotFoundError:
+            raise NotFound() from None
+        try:
+            while chunk := await asyncio.to_thread(handle.read, READ_CHUNK):
+                yield chunk
+        finally:
+            handle.close()
+
+    async def size(self, blob_id: str) -> int:
+        try:
+            return (await asyncio.to_thread(self._path(blob_id).stat)).st_size
+        except FileNotFoundError:
+            raise NotFound() from None
+
+    async def exists(self, blob_id: str) -> bool:
+        return await asyncio.to_thread(self._path(blob_id).is_file)
+
+    async def delete(self, blob_id: str) -> bool:
+        return await asyncio.to_thread(_unlink, self._path(blob_id))
+
+    async def check_writable(self) -> None:
+        probe = self._tmp / f"ready.{secrets.token_hex(4)}"
+        try:
+            await asyncio.to_thread(self._tmp.mkdir, parents=True, exist_ok=True)
+            await asyncio.to_thread(probe.write_bytes, b"ok")
+            await asyncio.to_thread(_unlink, probe)
+        except OSError as exc:
+            raise Unavailable("The blob store is not writable.", debug=exc.strerror) from exc
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _unlink(path: Path) -> bool:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,37 @@
+"""Engine creation: SQLite in WAL mode with foreign keys and full fsync; PostgreSQL via asyncpg."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+
+def make_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args or {})
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, decide where transactions begin.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers run beside the writer; synchronous=FULL fsyncs the WAL
+    # at every commit, so an acknowledged write survives a power loss.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # Take the write lock up front: a deferred transaction that later writes can
+    # fail with SQLITE_BUSY without waiting; IMMEDIATE waits up to busy_timeout.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")

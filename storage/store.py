@@ -1,0 +1,54 @@
+"""The ``Store`` port: one database transaction at a time, committed on exit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from isecom.errors import Unavailable
+from storage.repositories import Audit, Members, Sessions, Tokens
+
+
+@dataclass(slots=True)
+class SqlTransaction:
+    members: Members
+    tokens: Tokens
+    sessions: Sessions
+    audit: Audit
+
+    @classmethod
+    def on(cls, conn: AsyncConnection) -> SqlTransaction:
+        return cls(Members(conn), Tokens(conn), Sessions(conn), Audit(conn))
+
+
+class SqlStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqlTransaction]:
+        """Commit when the block ends normally; roll back on any exception.
+
+        The commit returns only once the database reports it durable, so a
+        caller that acknowledges after the block never acknowledges a lost write.
+        """
+        try:
+            async with self.engine.begin() as conn:
+                yield SqlTransaction.on(conn)
+        except (OSError, ConnectionError) as exc:
+            raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
+
+    async def ping(self) -> None:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError) as exc:
+            raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Webmail HTTP adapter: pages, JSON API, templates and static files for the browser."""

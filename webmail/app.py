@@ -1,0 +1,29 @@
+"""The aiohttp application factory for the webmail (the keyserver is mounted by the caller)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from isecom.context import Context
+from webmail import api, pages, static
+from webmail.assets import Assets
+from webmail.i18n import Catalogs
+from webmail.keys import ASSETS, CATALOGS, CONTEXT, JINJA
+from webmail.middleware import auth_middleware, error_middleware, origin_middleware, security_headers
+from webmail.render import make_environment
+
+
+def create_app(context: Context, assets: Assets | None = None) -> web.Application:
+    app = web.Application(
+        middlewares=[error_middleware, origin_middleware, auth_middleware],
+        client_max_size=context.config.max_request_bytes,
+    )
+    app[CONTEXT] = context
+    app[ASSETS] = assets or Assets.load()
+    app[CATALOGS] = Catalogs.load(context.config.default_language)
+    app[JINJA] = make_environment()
+    app.add_routes(pages.routes)
+    app.add_routes(api.routes)
+    app.add_routes(static.routes)
+    app.on_response_prepare.append(security_headers)
+    return app
