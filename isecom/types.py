@@ -31,9 +31,9 @@ class Email:
     def parse(cls, raw: str, *, field: str = "email") -> Email:
         if not isinstance(raw, str):
             raise InvalidInput("An email address is required.", field=field)
-        value = raw.strip()
-        if any(c in value for c in "\r\n\x00"):
+        if any(c in raw for c in "\r\n\x00"):
             raise InvalidInput("An email address cannot contain line breaks.", field=field)
+        value = raw.strip()
         if len(value) > 254 or value.count("@") != 1:
             raise InvalidInput("This is not a valid email address.", field=field)
         local, domain = value.split("@")

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 
-def make_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> AsyncEngine:
+def make_engine(url: str) -> AsyncEngine:
+    """An engine for ``url``; a PostgreSQL URL may carry ``?schema=NAME`` to use that schema."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args or {})
+    parsed = make_url(url)
+    connect_args: dict[str, Any] = {}
+    schema = parsed.query.get("schema")
+    if isinstance(schema, str):
+        connect_args["server_settings"] = {"search_path": schema}
+        parsed = parsed.difference_update_query(["schema"])
+    return create_async_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -36,15 +36,15 @@ async def activate(request: web.Request) -> web.Response:
 
 @routes.get("/lang/{code}", name="language")
 @public
-async def switch_language(request: web.Request) -> web.Response:
+async def switch_language(request: web.Request) -> web.StreamResponse:
     code = request.match_info["code"]
     if code not in {lang.value for lang in Language}:
         raise web.HTTPNotFound()
     target = request.query.get("next", "/")
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = "/"
-    response = web.HTTPSeeOther(target)
-    response.set_cookie(
+    redirect = web.HTTPSeeOther(target)
+    redirect.set_cookie(
         i18n.COOKIE,
         code,
         max_age=LANG_COOKIE_AGE,
@@ -53,4 +53,4 @@ async def switch_language(request: web.Request) -> web.Response:
         httponly=True,
         secure=request.config_dict[CONTEXT].config.uses_tls,
     )
-    return response
+    raise redirect

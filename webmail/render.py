@@ -13,7 +13,7 @@ from webmail import i18n
 from webmail.keys import ASSETS, CATALOGS, CONTEXT, JINJA
 
 TEMPLATES = Path(__file__).parent / "templates"
-LANGUAGE = "isecom.language"
+LANGUAGE = web.RequestKey("language", Language)
 
 
 def make_environment() -> jinja2.Environment:

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from isecom import config, instance
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_example_production_config_is_valid(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    instance.create(data)
+    shutil.copy(REPO / "deploy" / "isecom.example.toml", data / "isecom.toml")
+    url = data / "secrets" / "database.url"
+    url.write_text("postgresql://isecom:pw@127.0.0.1/isecom")
+    cfg = config.load(data, env={})
+    assert cfg.uses_tls and cfg.trusted_proxy and cfg.log_format == "json"
+    assert cfg.database_url.startswith("postgresql+asyncpg://")
+    assert str(cfg.smtp) == "0.0.0.0:25"
