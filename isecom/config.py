@@ -33,7 +33,6 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "http": (str, "127.0.0.1:8080"),
         "smtp": (str, "127.0.0.1:2525"),
         "max_request_bytes": (int, 8 * 1024 * 1024),
-        "trusted_proxy": (bool, False),
     },
     "database": {"url": (str, "sqlite:///isecom.db"), "url_file": (str, "")},
     "blobs": {"path": (str, "blobs")},
@@ -60,7 +59,6 @@ class Config:
     http: HostPort
     smtp: HostPort
     max_request_bytes: int
-    trusted_proxy: bool
     database_url: str
     blob_dir: Path
     mail_domains: tuple[str, ...]
@@ -81,7 +79,6 @@ class Config:
             "http": str(self.http),
             "smtp": str(self.smtp),
             "max_request_bytes": str(self.max_request_bytes),
-            "trusted_proxy": str(self.trusted_proxy).lower(),
             "database": redact_url(self.database_url),
             "blobs": str(self.blob_dir),
             "mail_domains": ",".join(self.mail_domains),
@@ -144,7 +141,6 @@ def load(data_dir: Path, env: Mapping[str, str] | None = None, *, require_secret
         http=http,
         smtp=smtp,
         max_request_bytes=max_request,
-        trusted_proxy=values["server"]["trusted_proxy"],
         database_url=_database_url(data_dir, values["database"]),
         blob_dir=_resolve(data_dir, values["blobs"]["path"]),
         mail_domains=tuple(domains),
@@ -252,7 +248,14 @@ def _database_url(data_dir: Path, section: dict[str, Any]) -> str:
 
 
 def read_secret_text(key: str, path: Path) -> str:
+    """A secret that is not a key (a URL with a password): must exist and be private."""
     try:
-        return path.read_text(encoding="utf-8").strip()
+        info = path.stat()
+        text = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ConfigError(f"{key}: cannot read {path}: {exc.strerror}") from None
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"{key}: secret file {path} is readable by others (chmod 600)")
+    if not text:
+        raise ConfigError(f"{key}: {path} is empty")
+    return text

@@ -22,7 +22,7 @@ _ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 @dataclass(frozen=True, slots=True)
 class Email:
-    """A normalised address: local part kept as written, domain lower-cased."""
+    """A normalised address, lower-cased (member addresses are case-insensitive)."""
 
     local: str
     domain: str
@@ -36,8 +36,8 @@ class Email:
         value = raw.strip()
         if len(value) > 254 or value.count("@") != 1:
             raise InvalidInput("This is not a valid email address.", field=field)
-        local, domain = value.split("@")
-        domain = domain.lower().rstrip(".")
+        local, domain = value.lower().split("@")
+        domain = domain.rstrip(".")
         if not _LOCAL_RE.match(local) or local.startswith(".") or local.endswith(".") or ".." in local:
             raise InvalidInput("This is not a valid email address.", field=field)
         labels = domain.split(".")

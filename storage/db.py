@@ -12,7 +12,7 @@ from sqlalchemy.pool import NullPool
 def make_engine(url: str) -> AsyncEngine:
     """An engine for ``url``; a PostgreSQL URL may carry ``?schema=NAME`` to use that schema."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+        engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
@@ -22,7 +22,7 @@ def make_engine(url: str) -> AsyncEngine:
     if isinstance(schema, str):
         connect_args["server_settings"] = {"search_path": schema}
         parsed = parsed.difference_update_query(["schema"])
-    return create_async_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+    return create_async_engine(parsed, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

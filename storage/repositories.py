@@ -46,7 +46,7 @@ class Members:
         return await self._one(t.members.c.id == member_id.value)
 
     async def by_email(self, email: Email) -> Member | None:
-        return await self._one(func.lower(t.members.c.email) == str(email).lower())
+        return await self._one(t.members.c.email == str(email))
 
     async def count(self) -> int:
         return int((await self._conn.execute(select(func.count()).select_from(t.members))).scalar_one())

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from isecom.errors import Unavailable
@@ -40,7 +40,7 @@ class SqlStore:
         try:
             async with self.engine.begin() as conn:
                 yield SqlTransaction.on(conn)
-        except (OSError, ConnectionError) as exc:
+        except (OSError, ConnectionError, OperationalError, InterfaceError) as exc:
             raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
 
     async def ping(self) -> None:

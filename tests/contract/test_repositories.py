@@ -65,7 +65,7 @@ async def test_duplicate_email_is_a_conflict_and_writes_nothing(store: SqlStore,
     with pytest.raises(Conflict):
         async with store.transaction() as tx:
             await tx.audit.record(AuditEntry(clock.now(), None, "should.not.stay", None, {}))
-            await tx.members.add(a_member(clock))
+            await tx.members.add(a_member(clock, email="Camille.ROUX@isecom.example"))
     async with store.transaction() as tx:
         assert await tx.members.count() == 1
         assert [e.action for e in await tx.audit.recent(10)] == []

@@ -85,7 +85,9 @@ def test_secret_readable_by_others_is_refused(data_dir: Path) -> None:
 
 
 def test_describe_never_shows_secrets(data_dir: Path) -> None:
-    (data_dir / "secrets" / "db.url").write_text("postgresql://isecom:hunter2-password@db.internal/isecom")
+    url_file = data_dir / "secrets" / "db.url"
+    url_file.write_text("postgresql://isecom:hunter2-password@db.internal/isecom")
+    url_file.chmod(0o600)
     (data_dir / "isecom.toml").write_text("[database]\nurl_file = 'secrets/db.url'\n")
     cfg = config.load(data_dir, env={})
     described = " ".join(cfg.describe().values())
@@ -93,6 +95,15 @@ def test_describe_never_shows_secrets(data_dir: Path) -> None:
     assert cfg.server_key.decode() not in described
     assert "server_key" not in repr(cfg)
     assert cfg.database_url.startswith("postgresql+asyncpg://isecom:hunter2-password@")
+
+
+def test_database_url_file_must_be_private(data_dir: Path) -> None:
+    url_file = data_dir / "secrets" / "db.url"
+    url_file.write_text("postgresql://isecom:pw@db.internal/isecom")
+    url_file.chmod(0o644)
+    (data_dir / "isecom.toml").write_text("[database]\nurl_file = 'secrets/db.url'\n")
+    with pytest.raises(ConfigError, match=r"database\.url_file.*readable by others"):
+        config.load(data_dir, env={})
 
 
 def test_init_is_idempotent_and_private(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ def test_example_production_config_is_valid(tmp_path: Path) -> None:
     shutil.copy(REPO / "deploy" / "isecom.example.toml", data / "isecom.toml")
     url = data / "secrets" / "database.url"
     url.write_text("postgresql://isecom:pw@127.0.0.1/isecom")
+    url.chmod(0o600)
     cfg = config.load(data, env={})
-    assert cfg.uses_tls and cfg.trusted_proxy and cfg.log_format == "json"
+    assert cfg.uses_tls and cfg.log_format == "json"
     assert cfg.database_url.startswith("postgresql+asyncpg://")
     assert str(cfg.smtp) == "0.0.0.0:25"

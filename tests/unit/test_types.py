@@ -8,7 +8,7 @@ from isecom.types import Country, Email, MemberId, Role, parse_name
 
 def test_email_is_normalised() -> None:
     email = Email.parse("  Jane.Doe@Agency.EXAMPLE ")
-    assert str(email) == "Jane.Doe@agency.example"
+    assert str(email) == "jane.doe@agency.example"
 
 
 @pytest.mark.parametrize(
