@@ -35,8 +35,11 @@ types:
 contracts:
 	$(BIN)/lint-imports
 
+# Playwright's sync API keeps an event loop running in the main thread, so the
+# browser tests run in a pytest process of their own, after all the others.
 pytest:
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not browser"
+	$(BIN)/pytest -m browser
 
 # Debian's chromium drives the browser tests; no test downloads a browser.
 browser-deps:

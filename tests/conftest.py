@@ -213,3 +213,10 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     server.demo_output = demo.stdout
     yield server
     stop_server(server)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Everything under tests/browser is a browser test (run in its own process, see Makefile)."""
+    for item in items:
+        if "browser" in item.path.parts[-3:-1]:
+            item.add_marker(pytest.mark.browser)

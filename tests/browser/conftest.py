@@ -1,7 +1,12 @@
 """Browser fixtures: Debian's chromium driven by Playwright's sync API.
 
-One headless browser serves the whole session; every test gets a fresh
-context (its own cookies, storage and init scripts). ``watch(page)`` records
+One headless browser serves all the browser tests; every test gets a fresh
+context (its own cookies, storage and init scripts). The browser is
+package-scoped, not session-scoped, on purpose: while the sync API is running,
+its event loop counts as the running loop of the main thread, and every
+pytest-asyncio test that came after it would fail with "Cannot run the event
+loop while another loop is running". Package scope stops it as soon as the
+tests in this directory are done. ``watch(page)`` records
 everything that should never happen on our pages: console errors and
 warnings, uncaught exceptions, failed requests and Content-Security-Policy
 violations (both the DOM ``securitypolicyviolation`` events and the console
@@ -58,13 +63,13 @@ CSP_LISTENER = f"""
 """
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
         pytest.fail(
