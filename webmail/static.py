@@ -10,6 +10,13 @@ from webmail.keys import ASSETS
 routes = web.RouteTableDef()
 
 
+@routes.get("/favicon.ico")
+@public
+async def favicon(request: web.Request) -> web.Response:
+    """Browsers ask every origin for /favicon.ico; point them at the hashed icon."""
+    raise web.HTTPMovedPermanently(request.config_dict[ASSETS].url("img/icon.svg"))
+
+
 @routes.get("/static/{build}/{name:.+}")
 @public
 async def static_file(request: web.Request) -> web.Response:

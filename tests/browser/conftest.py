@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, Request, sync_playwright
@@ -110,9 +109,7 @@ class Watcher:
         console = [
             f"{message.type}: {message.text} ({message.location.get('url')}:{message.location.get('lineNumber')})"
             for message in self.console
-            if "Content Security Policy" not in message.text
-            and not allow_console(message)
-            and not missing_favicon(message)
+            if "Content Security Policy" not in message.text and not allow_console(message)
         ]
         found = {
             "console errors and warnings": console,
@@ -126,21 +123,6 @@ class Watcher:
     def assert_clean(self, page: Page, allow_console: Callable[[ConsoleMessage], bool] = lambda message: False) -> None:
         problems = self.problems(page, allow_console)
         assert not problems, f"{page.url} reported problems: {problems}"
-
-
-def missing_favicon(message: ConsoleMessage) -> bool:
-    """Chromium asks every origin for /favicon.ico, which the server does not have (a known gap).
-
-    Only that exact 404 is forgiven; drop this once the pages declare an icon
-    or the server answers /favicon.ico.
-    """
-    url = urlsplit(message.location.get("url") or "")
-    return (
-        message.type == "error"
-        and url.path == "/favicon.ico"
-        and url.hostname == "127.0.0.1"
-        and message.text == "Failed to load resource: the server responded with a status of 404 (Not Found)"
-    )
 
 
 def _dedupe(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -146,6 +146,7 @@ async def test_every_route_is_public_by_decision_only(client: TestClient[object,
     assert public == [
         "/",
         "/activate",
+        "/favicon.ico",
         "/api/v1/activation/check",
         "/healthz",
         "/keys/",

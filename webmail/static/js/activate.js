@@ -44,3 +44,4 @@ async function check() {
 }
 
 check();
+window.addEventListener("hashchange", check);
