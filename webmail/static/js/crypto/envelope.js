@@ -172,13 +172,13 @@ export function makeEntry(uid, encPk, cek, msgId) {
  * @param {number} o.createdMs
  * @param {Uint8Array} o.cek
  * @param {Uint8Array} o.nonce
- * @param {(recipient: {uid: Uint8Array, encPk: Uint8Array}) => Uint8Array} [o.cekFor] CEK to wrap for a recipient (default o.cek)
+ * @param {(recipient: {uid: Uint8Array, encPk: Uint8Array}) => Uint8Array|undefined} [o.cekFor] CEK to wrap for a recipient (undefined: o.cek)
  * @param {boolean} [o.sorted] sort the entries (default true)
  * @returns {Uint8Array}
  */
 export function sealEnvelope(o) {
   const padded = o.padded ?? pad(o.payloadBytes);
-  let entries = o.recipients.map((r) => makeEntry(r.uid, r.encPk, o.cekFor ? o.cekFor(r) : o.cek, o.msgId));
+  let entries = o.recipients.map((r) => makeEntry(r.uid, r.encPk, o.cekFor?.(r) ?? o.cek, o.msgId));
   if (o.sorted !== false) {
     entries = sortEntries(entries);
   }
