@@ -139,12 +139,16 @@ def finish(header: bytes, cek: bytes, nonce: bytes, payload: bytes, sender: Iden
     return header + be32(len(ct)) + ct
 
 
-def parse_header(envelope: bytes) -> tuple[Header, bytes]:
-    """Step 1 (format, version): strict framing; returns the header and the ciphertext."""
+def parse_header(envelope: bytes, *, draft: bool | None = None) -> tuple[Header, bytes]:
+    """Step 1 (version, then format): strict framing; returns the header and the ciphertext.
+
+    ``draft`` names the object the caller expects (None: either); the other kind is ``version``.
+    """
     if len(envelope) < 5:
         raise CryptoError("format")
     magic = envelope[:4]
-    if magic not in (MESSAGE_MAGIC, DRAFT_MAGIC) or envelope[4] != SUITE:
+    expected = {None: (MESSAGE_MAGIC, DRAFT_MAGIC), False: (MESSAGE_MAGIC,), True: (DRAFT_MAGIC,)}[draft]
+    if magic not in expected or envelope[4] != SUITE:
         raise CryptoError("version")
     if len(envelope) < FIXED:
         raise CryptoError("format")
@@ -185,9 +189,7 @@ def parse_header(envelope: bytes) -> tuple[Header, bytes]:
 
 def open_envelope(envelope: bytes, reader: Identity, sender_sig_pk: bytes, *, draft: bool = False) -> Opened:
     """Open a message (or a draft) for ``reader``; every check of PROTOCOL.md §6.5, in order."""
-    header, ct = parse_header(envelope)
-    if (header.magic == DRAFT_MAGIC) != draft:
-        raise CryptoError("version")
+    header, ct = parse_header(envelope, draft=draft)
     # 2. recipient
     own = {key.kid: key for key in reader.enc_keys}
     entry = next((e for e in header.entries if e.uid == reader.uid and e.enc_kid in own), None)

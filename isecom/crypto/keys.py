@@ -110,8 +110,10 @@ def bundle_bytes(identity: Identity) -> bytes:
 
 
 def parse_bundle(data: bytes, uid: bytes) -> Identity:
-    if len(data) < 39 or data[:4] != BUNDLE_MAGIC or data[4] != SUITE:
-        raise CryptoError("version" if len(data) >= 5 and data[:4] != BUNDLE_MAGIC else "format")
+    if len(data) >= 5 and (data[:4] != BUNDLE_MAGIC or data[4] != SUITE):
+        raise CryptoError("version")
+    if len(data) < 39:
+        raise CryptoError("format")
     count = read_int(data, 37, 2)
     if not 1 <= count <= MAX_ENC_KEYS or len(data) != 39 + 40 * count:
         raise CryptoError("format")
@@ -191,6 +193,8 @@ def fake_salt(server_key: bytes, username: str) -> bytes:
 
 def login_transcript(*, origin: str, username: str, challenge_id: bytes, challenge: bytes, totp_code: str) -> bytes:
     if len(challenge_id) != 16 or len(challenge) != 32:
+        raise CryptoError("format")
+    if len(totp_code) != 6 or not totp_code.isascii() or not totp_code.isdigit():
         raise CryptoError("format")
     return (
         b"ISEC-login-v1\0"

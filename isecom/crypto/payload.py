@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from typing import Any
 
 from isecom.crypto.attachments import Descriptor
@@ -32,7 +33,7 @@ MAX_REFERENCES = 100
 MAX_ATTACHMENTS = 100
 MAX_PARTIES = 500
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
+_DATE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,6})?Z$")
 
 
 def build(payload: dict[str, Any]) -> bytes:
@@ -65,6 +66,19 @@ def parse(data: bytes) -> dict[str, Any]:
     return value  # type: ignore[no-any-return]
 
 
+def _is_date(value: Any) -> bool:
+    """RFC 3339 UTC, ASCII digits, at most six fraction digits, a real calendar date."""
+    match = _DATE.match(value) if isinstance(value, str) else None
+    if match is None:
+        return False
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    try:
+        datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return False
+    return True
+
+
 def _require(condition: bool) -> None:
     if not condition:
         raise CryptoError("payload")
@@ -87,14 +101,14 @@ def _party(value: Any) -> str:
 
 def _check(value: Any) -> None:
     _require(isinstance(value, dict) and set(value) == MEMBERS)
-    _require(value["v"] == 1 and not isinstance(value["v"], bool) and value["type"] in ("mail", "draft"))
+    _require(type(value["v"]) is int and value["v"] == 1 and value["type"] in ("mail", "draft"))
     _party(value["from"])
     for key in ("to", "cc"):
         _require(isinstance(value[key], list) and len(value[key]) <= MAX_PARTIES)
         for party in value[key]:
             _party(party)
     _require(_is_str(value["subject"], MAX_SUBJECT) and isinstance(value["body"], str))
-    _require(isinstance(value["date"], str) and bool(_DATE.match(value["date"])))
+    _require(_is_date(value["date"]))
     reply = value["in_reply_to"]
     _require(reply is None or (isinstance(reply, str) and bool(_HEX32.match(reply))))
     refs = value["references"]
@@ -113,7 +127,7 @@ def _check(value: Any) -> None:
         _require(isinstance(item, dict) and set(item) == {"msg_id", "from", "date"})
         _require(isinstance(item["msg_id"], str) and bool(_HEX32.match(item["msg_id"])))
         _require(isinstance(item["from"], str) and bool(_HEX32.match(item["from"])))
-        _require(isinstance(item["date"], str) and bool(_DATE.match(item["date"])))
+        _require(_is_date(item["date"]))
 
 
 def parties(value: dict[str, Any]) -> set[str]:

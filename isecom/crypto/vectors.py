@@ -127,11 +127,15 @@ def _flip(data: bytes, offset: int) -> bytes:
     return data[:offset] + bytes([data[offset] ^ 0x01]) + data[offset + 1 :]
 
 
+def _party(member: Identity) -> dict[str, str]:
+    return {"uid": member.uid.hex(), "name": "Alice Example", "email": "alice@isecom.example"}
+
+
 def _payload(sender: Identity, to: list[Identity], *, kind: str = "mail", **extra: Any) -> bytes:
     value: dict[str, Any] = {
         "v": 1,
         "type": kind,
-        "from": {"uid": sender.uid.hex(), "name": "Alice Example", "email": "alice@isecom.example"},
+        "from": _party(sender),
         "to": [
             {"uid": m.uid.hex(), "name": f"Member {m.uid.hex()[:4]}", "email": f"m{m.uid.hex()[:4]}@isecom.example"}
             for m in to
@@ -417,6 +421,24 @@ def _messages(g: _Builder, alice: Identity, bob: Identity, carol: Identity, mall
         ("payload with an unknown member", body[:-1] + b',"x-extra":1}'),
         ("payload claiming another sender", _payload(bob, [bob, carol])),
         ("payload that is not JSON", b"\xff\xfe not json"),
+        (
+            "payload with a name too long",
+            _payload(alice, [bob, carol], **{"from": {**_party(alice), "name": "x" * 201}}),
+        ),
+        (
+            "payload with a date of seven fraction digits",
+            _payload(alice, [bob, carol], date="2026-11-28T09:00:00.1234567Z"),
+        ),
+        ("payload with a date that does not exist", _payload(alice, [bob, carol], date="2026-02-30T09:00:00Z")),
+        ("payload with a date in other digits", _payload(alice, [bob, carol], date="٢٠٢٦-11-28T09:00:00Z")),
+        ("payload with version 1.0", body.replace(b'"v":1', b'"v":1.0')),
+        (
+            "payload with a bad forward date",
+            _payload(
+                alice, [bob, carol], forwarded=[{"msg_id": "00" * 16, "from": alice.uid.hex(), "date": "yesterday"}]
+            ),
+        ),
+        ("payload with an escaped duplicate member", body[:-1] + b',"subjec\\u0074":"other"}'),
     ):
         g.message(
             name, envelope.seal(alice, to, bad, created_ms=CREATED * 1000, rng=rng), "bob", alice, {"error": "payload"}

@@ -22,6 +22,13 @@ def test_committed_python_vectors_pass() -> None:
     assert vectors.check(doc) == []
 
 
+def test_committed_browser_vectors_pass_in_python() -> None:
+    """What libsodium.js produced (tests/browser writes a fresh one each run too) opens here."""
+    doc = json.loads((VECTORS / "browser-v1.json").read_text(encoding="utf-8"))
+    assert doc["producer"] == "browser" and len(doc["cases"]) >= 80
+    assert vectors.check(doc) == []
+
+
 def test_generation_is_reproducible_except_for_sealed_box_wraps() -> None:
     first, second = vectors.generate(b"repeat"), vectors.generate(b"repeat")
     assert first["members"] == second["members"]

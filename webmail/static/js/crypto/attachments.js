@@ -9,8 +9,8 @@ const KiB = 1024;
 export const MIN_CHUNK_SIZE = 64 * KiB;
 export const MAX_CHUNK_SIZE = 16 * KiB * KiB;
 export const DEFAULT_CHUNK_SIZE = 4 * KiB * KiB;
-/** Largest file size this reader accepts (JavaScript's exact integers). */
-export const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;
+/** Largest file size (1 TiB; PROTOCOL.md gives no number, isecom/crypto uses the same). */
+export const MAX_FILE_SIZE = 2 ** 40;
 /** Bytes a chunk blob adds to its plaintext: nonce and tag. */
 export const CHUNK_OVERHEAD = AEAD_NONCE + AEAD_TAG;
 
@@ -192,15 +192,12 @@ function asDescriptor(descriptor) {
   return descriptor && descriptor.fileId instanceof Uint8Array ? descriptor : validateDescriptor(descriptor, "format");
 }
 
+// Malformed base64 is `format`; a hash of the wrong length cannot be in the manifest (`manifest`).
 function decodeHashes(chunkHashes) {
   ensure(Array.isArray(chunkHashes), "format", "chunk hash list is not a list");
-  return chunkHashes.map((h) => {
-    if (h instanceof Uint8Array) {
-      ensure(h.length === 32, "format", "chunk hash length");
-      return h;
-    }
-    return b64decode(h, 32);
-  });
+  const hashes = chunkHashes.map((h) => (h instanceof Uint8Array ? h : b64decode(h)));
+  ensure(hashes.every((h) => h.length === 32), "manifest", "chunk hash length");
+  return hashes;
 }
 
 /**
@@ -261,7 +258,7 @@ export function openChunk(descriptor, chunkHashes, index, blob) {
  * indices 0, 1, 2, …; each push returns that chunk's plaintext, which the caller may write
  * out at once but must discard unless finish() returns.
  */
-export class FileReader {
+export class FileOpener {
   /**
    * @param {Descriptor|object} descriptor
    * @param {(string|Uint8Array)[]} chunkHashes
@@ -324,7 +321,7 @@ export class FileReader {
  * @returns {Uint8Array} the plaintext, only if every check passed
  */
 export function openFile(descriptor, chunkHashes, blobs) {
-  const reader = new FileReader(descriptor, chunkHashes);
+  const reader = new FileOpener(descriptor, chunkHashes);
   const parts = [];
   for (const blob of blobs) {
     parts.push(reader.push(blob));
@@ -370,7 +367,8 @@ export function makeDescriptor(file, { name, mime, sha256, hashes }) {
  * @param {(n: number) => Uint8Array} [options.random] randomness (tests only)
  * @returns {{descriptor: Descriptor, hashes: Uint8Array[], blobs: Uint8Array[]}}
  */
-export function encryptFile(plain, { name = "", mime = "application/octet-stream", chunkSize = DEFAULT_CHUNK_SIZE, random = randomBytes } = {}) {
+export function encryptFile(plain, options = {}) {
+  const { name = "", mime = "application/octet-stream", chunkSize = DEFAULT_CHUNK_SIZE, random = randomBytes } = options;
   const file = newFile(plain.length, chunkSize, random);
   const blobs = [];
   const hashes = [];

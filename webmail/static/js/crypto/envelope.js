@@ -4,7 +4,7 @@ import { ensure } from "./errors.js";
 import { be16, be32, be64, compareBytes, concat, equal, isHexId, readBE16, readBE32, toHex, utf8 } from "./encoding.js";
 import { parseStrictJson } from "./json.js";
 import { encKeyPair, keyId } from "./keys.js";
-import { pad, unpad } from "./padding.js";
+import { pad, paddedLength, unpad } from "./padding.js";
 import {
   AEAD_KEY,
   AEAD_NONCE,
@@ -27,8 +27,8 @@ export const MAX_RECIPIENTS = 500;
 export const ENTRY_BYTES = 144;
 export const WRAP_BYTES = 96;
 export const MIN_CT_LEN = 256 + 64 + 16;
-/** The largest envelope (§6.1: "the largest message is 64 MiB"). */
-export const MAX_ENVELOPE = 64 * 1024 * 1024;
+/** The largest ciphertext (§6.1: "the largest message is 64 MiB"). */
+export const MAX_CT_LEN = 64 * 1024 * 1024;
 const HEAD = 79;
 const TAIL = 32 + AEAD_NONCE + 4;
 const SIGNATURE = 64;
@@ -172,7 +172,8 @@ export function makeEntry(uid, encPk, cek, msgId) {
  * @param {number} o.createdMs
  * @param {Uint8Array} o.cek
  * @param {Uint8Array} o.nonce
- * @param {(recipient: {uid: Uint8Array, encPk: Uint8Array}) => Uint8Array|undefined} [o.cekFor] CEK to wrap for a recipient (undefined: o.cek)
+ * @param {(recipient: {uid: Uint8Array, encPk: Uint8Array}) => Uint8Array|undefined} [o.cekFor]
+ *   the CEK to wrap for a recipient (undefined: o.cek)
  * @param {boolean} [o.sorted] sort the entries (default true)
  * @returns {Uint8Array}
  */
@@ -198,6 +199,8 @@ export function sealEnvelope(o) {
 
 /**
  * §6.5 step 1 (`version`, `format`): split an envelope of the expected kind into its fields.
+ * The magic is checked first, so a draft given as a message (or the reverse) is `version`;
+ * the sender must have an entry (§6.1), otherwise `format`.
  * @param {Uint8Array} bytes
  * @param {"mail"|"draft"} kind
  * @returns {ParsedEnvelope}
@@ -214,8 +217,7 @@ export function parseEnvelope(bytes, kind) {
   ensure(bytes.length >= tail + TAIL, "format", "envelope too short");
   const ctLen = readBE32(bytes, tail + 56);
   ensure(bytes.length === tail + TAIL + ctLen, "format", "total length does not match ct_len");
-  ensure(ctLen >= MIN_CT_LEN, "format", "ciphertext too short");
-  ensure(bytes.length <= MAX_ENVELOPE, "format", "envelope too large");
+  ensure(ctLen >= MIN_CT_LEN && ctLen <= MAX_CT_LEN, "format", "ciphertext too short or too long");
   const entries = [];
   for (let i = 0; i < n; i++) {
     const at = HEAD + ENTRY_BYTES * i;
@@ -230,12 +232,15 @@ export function parseEnvelope(bytes, kind) {
     }
     entries.push(entry);
   }
+  // §6.1: the sender appears exactly once (its own copy).
+  const senderUid = bytes.subarray(29, 45);
+  ensure(entries.some((e) => equal(e.uid, senderUid)), "format", "the sender has no entry");
   const high = readBE32(bytes, 21);
   return {
     kind,
     msgId: bytes.subarray(5, 21),
     createdMs: high * 2 ** 32 + readBE32(bytes, 25),
-    senderUid: bytes.subarray(29, 45),
+    senderUid,
     senderSigKid: bytes.subarray(45, 77),
     entries,
     keyCommit: bytes.subarray(tail, tail + 32),
@@ -255,6 +260,9 @@ const PARTY_MEMBERS = ["uid", "name", "email"];
 const FORWARD_MEMBERS = ["msg_id", "from", "date"];
 const HANDLING = ["H0", "H1", "H2", "H3"];
 export const MAX_SUBJECT = 1000;
+export const MAX_NAME = 200;
+export const MAX_EMAIL = 254;
+export const MAX_PARTIES = 500;
 export const MAX_REFERENCES = 100;
 export const MAX_ATTACHMENTS = 100;
 
@@ -278,7 +286,7 @@ export function isUtcDateTime(text) {
   if (typeof text !== "string") {
     return false;
   }
-  const m = /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?Z$/.exec(text);
+  const m = /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]{1,6})?Z$/.exec(text);
   if (m === null) {
     return false;
   }
@@ -291,7 +299,12 @@ export function isUtcDateTime(text) {
 function party(value, what) {
   exactly(value, PARTY_MEMBERS, what);
   ensure(isHexId(value.uid), "payload", `${what}.uid`);
-  ensure(typeof value.name === "string" && typeof value.email === "string", "payload", `${what} name or email`);
+  ensure(
+    typeof value.name === "string" && [...value.name].length <= MAX_NAME &&
+      typeof value.email === "string" && [...value.email].length <= MAX_EMAIL,
+    "payload",
+    `${what} name or email`,
+  );
   return value;
 }
 
@@ -317,8 +330,8 @@ export function validatePayload(payload, { kind, senderUid, entryUids }) {
   ensure(p.v === 1, "payload", "v");
   ensure(p.type === kind, "payload", "type does not match the envelope");
   party(p.from, "from");
-  const to = list(p.to, "to").map((x) => party(x, "to[]"));
-  const cc = list(p.cc, "cc").map((x) => party(x, "cc[]"));
+  const to = list(p.to, "to", MAX_PARTIES).map((x) => party(x, "to[]"));
+  const cc = list(p.cc, "cc", MAX_PARTIES).map((x) => party(x, "cc[]"));
   ensure(typeof p.subject === "string" && [...p.subject].length <= MAX_SUBJECT, "payload", "subject");
   ensure(typeof p.body === "string", "payload", "body");
   ensure(isUtcDateTime(p.date), "payload", "date");
@@ -326,9 +339,9 @@ export function validatePayload(payload, { kind, senderUid, entryUids }) {
   ensure(list(p.references, "references", MAX_REFERENCES).every(isHexId), "payload", "references");
   ensure(HANDLING.includes(p.handling), "payload", "handling");
   list(p.attachments, "attachments", MAX_ATTACHMENTS).forEach((d) => validateDescriptor(d, "payload"));
-  for (const f of list(p.forwarded, "forwarded")) {
+  for (const f of list(p.forwarded, "forwarded", MAX_REFERENCES)) {
     exactly(f, FORWARD_MEMBERS, "forwarded[]");
-    ensure(isHexId(f.msg_id) && isHexId(f.from) && typeof f.date === "string", "payload", "forwarded[]");
+    ensure(isHexId(f.msg_id) && isHexId(f.from) && isUtcDateTime(f.date), "payload", "forwarded[]");
   }
   ensure(p.from.uid === toHex(senderUid), "payload", "from.uid is not the sender");
   if (kind === "mail") {
@@ -348,7 +361,7 @@ function readerKeys(reader) {
 function open(bytes, kind, reader, senderSigPk) {
   // 1. format (and version)
   const env = parseEnvelope(bytes, kind);
-  // 2. recipient
+  // 2. recipient (for a draft the single entry, and so the sender, must be the reader)
   if (kind === "draft") {
     ensure(equal(env.entries[0].uid, reader.uid) && equal(env.senderUid, reader.uid), "recipient", "draft of someone else");
   }
@@ -435,6 +448,9 @@ export function openDraft(envelope, reader, authorSigPk) {
 function payloadBytesOf(payload, kind, senderUid, entryUids) {
   const bytes = payload instanceof Uint8Array ? payload : utf8(JSON.stringify(payload));
   validatePayload(parseStrictJson(bytes, "payload"), { kind, senderUid, entryUids });
+  if (paddedLength(bytes.length) + SIGNATURE + 16 > MAX_CT_LEN) {
+    throw new RangeError("the message is larger than 64 MiB once padded");
+  }
   return bytes;
 }
 

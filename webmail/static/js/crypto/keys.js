@@ -169,8 +169,8 @@ export function wrapBundle({ bundle, uid, wrapKey, kind, bundleVersion, nonce = 
 
 /**
  * Unwrap a wrapped bundle (checks `version`, `format`, `decrypt`). A wrap of another kind than
- * `kind` is refused as `decrypt`, like a wrong key. The caller compares `bundleVersion` with
- * the highest it has seen (rollback).
+ * `kind` is `format`. The caller compares `bundleVersion` with the highest it has seen
+ * (rollback).
  * @param {Uint8Array} wrapped
  * @param {object} options
  * @param {Uint8Array} options.uid
@@ -181,10 +181,9 @@ export function wrapBundle({ bundle, uid, wrapKey, kind, bundleVersion, nonce = 
 export function unwrapBundle(wrapped, { uid, wrapKey, kind }) {
   ensure(wrapped.length >= 5, "format", "wrapped bundle too short");
   ensure(startsWith(wrapped, WRAP_MAGIC) && wrapped[4] === SUITE, "version", "unknown wrap magic or suite");
-  ensure(wrapped.length >= WRAP_HEAD + AEAD_TAG, "format", "wrapped bundle too short");
+  ensure(wrapped.length >= WRAP_HEAD + BUNDLE_HEAD + AEAD_TAG, "format", "wrapped bundle too short");
   const blobKind = wrapped[5];
-  ensure(blobKind === WRAP_PASSWORD || blobKind === WRAP_RECOVERY, "format", "unknown wrap kind");
-  ensure(blobKind === kind, "decrypt", "wrap of another kind");
+  ensure(blobKind === kind, "format", "wrap of another kind");
   const bundleVersion = readBE32(wrapped, 6);
   const nonce = wrapped.subarray(10, WRAP_HEAD);
   const bundle = aeadDecrypt(wrapKey, nonce, wrapped.subarray(WRAP_HEAD), wrapAd(uid, bundleVersion, blobKind));
@@ -194,12 +193,15 @@ export function unwrapBundle(wrapped, { uid, wrapKey, kind }) {
 // --- §3 password-derived keys -------------------------------------------------------------------
 
 /**
- * Refuse hashing parameters outside the allowed range (check `params`).
+ * Refuse hashing parameters outside the allowed range, or with other members than alg, ops
+ * and mem (check `params`).
  * @param {unknown} params
  * @returns {{alg: string, ops: number, mem: number}}
  */
 export function checkParams(params) {
   ensure(params !== null && typeof params === "object", "params", "params is not an object");
+  const names = Object.keys(params);
+  ensure(names.length === 3 && ["alg", "ops", "mem"].every((n) => Object.hasOwn(params, n)), "params", "params members");
   const { alg, ops, mem } = /** @type {any} */ (params);
   ensure(alg === "argon2id13", "params", "unknown password-hashing algorithm");
   ensure(Number.isSafeInteger(ops) && ops >= PARAM_BOUNDS.minOps && ops <= PARAM_BOUNDS.maxOps, "params", "ops");
@@ -251,7 +253,7 @@ export function derivePasswordKeys(password, salt, params) {
 
 /**
  * @typedef {object} LoginFields
- * @property {string} origin e.g. "https://isecom.example" (no trailing slash)
+ * @property {string} origin ASCII serialisation, e.g. "https://isecom.example" (location.origin)
  * @property {string} username the e-mail address as typed; lower-cased here
  * @property {Uint8Array} challengeId 16 bytes
  * @property {Uint8Array} challenge 32 bytes
@@ -264,7 +266,7 @@ export function derivePasswordKeys(password, salt, params) {
  * @returns {Uint8Array}
  */
 export function loginTranscript({ origin, username, challengeId, challenge, totpCode }) {
-  ensure(typeof origin === "string" && /^[\x21-\x7e]+$/.test(origin) && !origin.endsWith("/"), "format", "origin");
+  ensure(typeof origin === "string" && /^[\x21-\x7e]+$/.test(origin), "format", "origin is not ASCII");
   ensure(typeof username === "string", "format", "username");
   ensure(challengeId instanceof Uint8Array && challengeId.length === 16, "format", "challenge_id is 16 bytes");
   ensure(challenge instanceof Uint8Array && challenge.length === 32, "format", "challenge is 32 bytes");

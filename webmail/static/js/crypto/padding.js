@@ -65,16 +65,20 @@ export function pad(payload) {
 }
 
 /**
- * Remove the padding (check `padding`): the length must be one pad() produces, then
- * sodium_unpad over the whole buffer.
+ * Remove the padding (check `padding`): the length must be one pad() produces, sodium_unpad
+ * over the whole buffer must succeed, and pad() of the result must give this very length (so
+ * there is exactly one padded form of each payload).
  * @param {Uint8Array} padded
  * @returns {Uint8Array}
  */
 export function unpad(padded) {
   ensure(isPaddedLength(padded.length), "padding", "not a padded length");
+  let payload;
   try {
-    return lib().unpad(padded, padded.length);
+    payload = lib().unpad(padded, padded.length);
   } catch {
     throw new CryptoError("padding", "malformed padding");
   }
+  ensure(paddedLength(payload.length) === padded.length, "padding", "more padding than pad() adds");
+  return payload;
 }

@@ -1,0 +1,242 @@
+// A small pool of module workers with a promise API, and the parallel operations built on it:
+// password hashing off the main thread, attachment chunks encrypted and opened in parallel.
+import { DEFAULT_CHUNK_SIZE, FileManifest, chunkLength, makeDescriptor, newFile } from "./attachments.js";
+import { ensure } from "./errors.js";
+import { equal } from "./encoding.js";
+import { revive, transferable } from "./rpc.js";
+import { ready } from "./sodium.js";
+
+/** URL of the chunk worker (served beside this module). */
+export const CHUNK_WORKER_URL = new URL("./chunk.worker.js", import.meta.url);
+/** URL of the password-hashing worker. */
+export const ARGON2_WORKER_URL = new URL("./argon2.worker.js", import.meta.url);
+
+/**
+ * navigator.hardwareConcurrency, at least 2.
+ * @returns {number}
+ */
+export function defaultPoolSize() {
+  const cores = globalThis.navigator?.hardwareConcurrency;
+  return Math.max(2, Number.isInteger(cores) ? cores : 2);
+}
+
+/**
+ * Module workers running one request each at a time; requests wait in a queue.
+ */
+export class WorkerPool {
+  /**
+   * @param {URL|string} url a module worker built on rpc.js serve()
+   * @param {{size?: number}} [options] number of workers (default defaultPoolSize())
+   */
+  constructor(url, { size = defaultPoolSize() } = {}) {
+    if (!Number.isInteger(size) || size < 1) {
+      throw new RangeError("pool size");
+    }
+    this.url = url;
+    this.size = size;
+    this.nextId = 1;
+    /** @type {{message: object, transfer: ArrayBuffer[], resolve: Function, reject: Function}[]} */
+    this.queue = [];
+    /** @type {{worker: Worker, job: object|null}[]} */
+    this.slots = [];
+    this.closed = false;
+  }
+
+  /**
+   * Run `op` with `args` on the next free worker.
+   * @param {string} op
+   * @param {object} args
+   * @param {ArrayBuffer[]} [transfer] buffers to move to the worker (detached here)
+   * @returns {Promise<any>} the result, or a rejection (a CryptoError when a check failed)
+   */
+  run(op, args, transfer = []) {
+    if (this.closed) {
+      return Promise.reject(new Error("the worker pool is closed"));
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ message: { id: this.nextId++, op, args }, transfer, resolve, reject });
+      this.#dispatch();
+    });
+  }
+
+  /** Stop every worker; pending and queued requests are rejected. */
+  close() {
+    this.closed = true;
+    const error = new Error("the worker pool is closed");
+    for (const slot of this.slots) {
+      slot.worker.terminate();
+      slot.job?.reject(error);
+    }
+    for (const job of this.queue) {
+      job.reject(error);
+    }
+    this.slots = [];
+    this.queue = [];
+  }
+
+  #dispatch() {
+    while (this.queue.length > 0) {
+      let slot = this.slots.find((s) => s.job === null);
+      if (slot === undefined && this.slots.length < this.size) {
+        slot = this.#spawn();
+      }
+      if (slot === undefined) {
+        return;
+      }
+      const job = this.queue.shift();
+      slot.job = job;
+      slot.worker.postMessage(job.message, job.transfer);
+    }
+  }
+
+  #spawn() {
+    const slot = { worker: new Worker(this.url, { type: "module" }), job: null };
+    slot.worker.addEventListener("message", (event) => {
+      const { id, ok, result, error } = event.data;
+      const job = slot.job;
+      if (job === null || job.message.id !== id) {
+        return;
+      }
+      slot.job = null;
+      if (ok) {
+        job.resolve(result);
+      } else {
+        job.reject(revive(error));
+      }
+      this.#dispatch();
+    });
+    const fail = (event) => {
+      // The worker itself broke (failed to load, out of memory): drop it, fail its request.
+      event.preventDefault?.();
+      this.slots = this.slots.filter((s) => s !== slot);
+      slot.worker.terminate();
+      slot.job?.reject(new Error(`worker failed: ${event.message ?? "messageerror"}`));
+      slot.job = null;
+      this.#dispatch();
+    };
+    slot.worker.addEventListener("error", fail);
+    slot.worker.addEventListener("messageerror", fail);
+    this.slots.push(slot);
+    return slot;
+  }
+}
+
+/**
+ * derivePasswordKeys (keys.js) in a dedicated worker, so the page stays responsive.
+ * @param {string} password
+ * @param {Uint8Array} salt
+ * @param {{alg: string, ops: number, mem: number}} params
+ * @returns {Promise<import("./keys.js").PasswordKeys>}
+ */
+export async function derivePasswordKeysInWorker(password, salt, params) {
+  const pool = new WorkerPool(ARGON2_WORKER_URL, { size: 1 });
+  try {
+    return await pool.run("derive", { password, salt, params });
+  } finally {
+    pool.close();
+  }
+}
+
+/** A pool of chunk workers. @param {{size?: number}} [options] @returns {WorkerPool} */
+export function chunkPool(options) {
+  return new WorkerPool(CHUNK_WORKER_URL, options);
+}
+
+async function readRange(source, start, end) {
+  if (source instanceof Uint8Array) {
+    return source.slice(start, end);
+  }
+  return new Uint8Array(await source.slice(start, end).arrayBuffer());
+}
+
+/**
+ * Encrypt a file in parallel chunks (§8.1). Chunks are read in order (for the streaming
+ * SHA-256), at most two per worker in flight. With `onBlob`, each blob is handed over as soon
+ * as it is ready (for upload) and not kept.
+ * @param {WorkerPool} pool a chunkPool()
+ * @param {Uint8Array|Blob} source the plaintext
+ * @param {object} [options]
+ * @param {string} [options.name]
+ * @param {string} [options.mime]
+ * @param {number} [options.chunkSize] default 4 MiB
+ * @param {(index: number, blob: Uint8Array, hash: Uint8Array) => void|Promise<void>} [options.onBlob]
+ * @returns {Promise<{descriptor: import("./attachments.js").Descriptor, hashes: Uint8Array[], blobs: (Uint8Array|null)[]}>}
+ */
+export async function encryptFileInPool(pool, source, options = {}) {
+  const { name = "", mime = "application/octet-stream", chunkSize = DEFAULT_CHUNK_SIZE, onBlob } = options;
+  const sodium = await ready();
+  const size = source instanceof Uint8Array ? source.length : source.size;
+  const file = newFile(size, chunkSize);
+  const hashes = new Array(file.nChunks);
+  const blobs = new Array(file.nChunks).fill(null);
+  const state = sodium.crypto_hash_sha256_init();
+  const inFlight = new Set();
+  try {
+    for (let index = 0; index < file.nChunks; index++) {
+      while (inFlight.size >= 2 * pool.size) {
+        await Promise.race(inFlight);
+      }
+      const start = index * chunkSize;
+      const plain = await readRange(source, start, start + chunkLength(index, size, chunkSize));
+      sodium.crypto_hash_sha256_update(state, plain);
+      const task = pool
+        .run("encrypt", { ...file, index, plain }, transferable(plain))
+        .then(async ({ blob, hash }) => {
+          hashes[index] = hash;
+          if (onBlob) {
+            await onBlob(index, blob, hash);
+          } else {
+            blobs[index] = blob;
+          }
+        })
+        .finally(() => inFlight.delete(task));
+      inFlight.add(task);
+      // No unhandled-rejection report: a failure surfaces through Promise.race/all here.
+      task.catch(() => {});
+    }
+    await Promise.all(inFlight);
+  } catch (error) {
+    sodium.crypto_hash_sha256_final(state);
+    throw error;
+  }
+  const sha256 = sodium.crypto_hash_sha256_final(state);
+  return { descriptor: makeDescriptor(file, { name, mime, sha256, hashes }), hashes, blobs };
+}
+
+/**
+ * Open a whole file with the chunks decrypted in parallel. Failures are reported as a
+ * streaming reader would: the first failing chunk in index order, then `truncated` if the
+ * blobs are not exactly chunks 0 … n−1, then `sha256`.
+ * @param {WorkerPool} pool
+ * @param {import("./attachments.js").Descriptor|object} descriptor
+ * @param {(string|Uint8Array)[]} chunkHashes
+ * @param {Uint8Array[]} blobs in the order received for indices 0, 1, 2, …
+ * @returns {Promise<Uint8Array>}
+ */
+export async function openFileInPool(pool, descriptor, chunkHashes, blobs) {
+  const sodium = await ready();
+  const manifest = new FileManifest(descriptor, chunkHashes);
+  const d = manifest.descriptor;
+  const count = Math.min(blobs.length, d.nChunks);
+  const results = await Promise.allSettled(
+    blobs.slice(0, count).map((blob, index) =>
+      pool.run("open", { descriptor: d, chunkHashes: manifest.hashes, index, blob }),
+    ),
+  );
+  for (const result of results) {
+    if (result.status === "rejected") {
+      throw result.reason;
+    }
+  }
+  ensure(blobs.length === d.nChunks, "truncated", "chunks missing or after the final one");
+  const plain = new Uint8Array(d.size);
+  const state = sodium.crypto_hash_sha256_init();
+  results.forEach((result, index) => {
+    ensure(result.value.length === chunkLength(index, d.size, d.chunkSize), "format", "chunk length");
+    plain.set(result.value, index * d.chunkSize);
+    sodium.crypto_hash_sha256_update(state, result.value);
+  });
+  ensure(equal(sodium.crypto_hash_sha256_final(state), d.sha256), "sha256", "SHA-256 of the file does not match");
+  return plain;
+}
+
