@@ -207,7 +207,9 @@ async (base) => {
   const salt = Uint8Array.from({ length: 16 }, (_, i) => i);
   const main = keys.derivePasswordKeys("Pässwörd ﬁle", salt, keys.DEFAULT_PARAMS);
   const worker = await pool.derivePasswordKeysInWorker("Pässwörd ﬁle", salt, keys.DEFAULT_PARAMS);
-  out.argon2 = Object.fromEntries(["authSeed", "authPk", "authSk", "kek"].map((k) => [k, [b64encode(main[k]), b64encode(worker[k])]]));
+  out.argon2 = Object.fromEntries(
+    ["authSeed", "authPk", "authSk", "kek"].map((k) => [k, [b64encode(main[k]), b64encode(worker[k])]]),
+  );
   try {
     await pool.derivePasswordKeysInWorker("x", salt, { alg: "argon2id13", ops: 2, mem: 64 << 20 });
     out.weakParams = "accepted";
