@@ -131,11 +131,13 @@ def _party(member: Identity) -> dict[str, str]:
     return {"uid": member.uid.hex(), "name": "Alice Example", "email": "alice@isecom.example"}
 
 
-def _payload(sender: Identity, to: list[Identity], *, kind: str = "mail", **extra: Any) -> bytes:
+def _payload(
+    sender: Identity, to: list[Identity], *, kind: str = "mail", sender_name: str = "Alice Example", **extra: Any
+) -> bytes:
     value: dict[str, Any] = {
         "v": 1,
         "type": kind,
-        "from": _party(sender),
+        "from": {**_party(sender), "name": sender_name},
         "to": [
             {"uid": m.uid.hex(), "name": f"Member {m.uid.hex()[:4]}", "email": f"m{m.uid.hex()[:4]}@isecom.example"}
             for m in to
@@ -423,7 +425,7 @@ def _messages(g: _Builder, alice: Identity, bob: Identity, carol: Identity, mall
         ("payload that is not JSON", b"\xff\xfe not json"),
         (
             "payload with a name too long",
-            _payload(alice, [bob, carol], **{"from": {**_party(alice), "name": "x" * 201}}),
+            _payload(alice, [bob, carol], sender_name="x" * 201),
         ),
         (
             "payload with a date of seven fraction digits",
