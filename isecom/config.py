@@ -14,6 +14,7 @@ import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,6 +41,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
     "secrets": {"server_key_file": (str, "secrets/server.key")},
     "log": {"format": (str, "plain"), "level": (str, "INFO")},
     "i18n": {"default_language": (str, "en")},
+    "sessions": {"idle_minutes": (int, 30), "absolute_hours": (int, 12)},
 }
 
 
@@ -65,6 +67,8 @@ class Config:
     log_format: str
     log_level: str
     default_language: Language
+    session_idle: timedelta
+    session_absolute: timedelta
     server_key: bytes = field(repr=False)
 
     @property
@@ -84,6 +88,7 @@ class Config:
             "mail_domains": ",".join(self.mail_domains),
             "log": f"{self.log_format}/{self.log_level}",
             "default_language": self.default_language.value,
+            "sessions": f"idle {self.session_idle}, absolute {self.session_absolute}",
             "server_key": "<from file>",
         }
 
@@ -133,6 +138,11 @@ def load(data_dir: Path, env: Mapping[str, str] | None = None, *, require_secret
             raise ConfigError(f"mail.domains: {item!r} is not a domain name") from None
     if not domains:
         raise ConfigError("mail.domains: at least one domain is required")
+    idle, absolute = values["sessions"]["idle_minutes"], values["sessions"]["absolute_hours"]
+    if not 1 <= idle <= 24 * 60:
+        raise ConfigError("sessions.idle_minutes: between 1 and 1440")
+    if not 1 <= absolute <= 24 * 7:
+        raise ConfigError("sessions.absolute_hours: between 1 and 168")
     key_file = _resolve(data_dir, values["secrets"]["server_key_file"])
     server_key = read_secret("secrets.server_key_file", key_file) if require_secrets else b""
     return Config(
@@ -147,6 +157,8 @@ def load(data_dir: Path, env: Mapping[str, str] | None = None, *, require_secret
         log_format=log_format,
         log_level=log_level,
         default_language=Language(language),
+        session_idle=timedelta(minutes=idle),
+        session_absolute=timedelta(hours=absolute),
         server_key=server_key,
     )
 

@@ -42,6 +42,10 @@ level = "INFO"
 
 [i18n]
 default_language = "en"                 # en, fr, es or ar
+
+[sessions]
+idle_minutes = 30                       # signed out after this long without a request
+absolute_hours = 12                     # and after this long in any case
 """
 
 

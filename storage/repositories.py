@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.engine import Row
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.engine import Row, RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from isecom.errors import Conflict
-from isecom.services.ports import AuditEntry, Member, Session, Token
+from isecom.services.ports import Challenge, Credentials, Member, Session, ThrottleState, Token
 from isecom.types import Country, Email, Language, MemberId, MemberStatus, Role
 from storage import tables as t
 
@@ -130,21 +130,15 @@ class Sessions:
                 created_at=session.created_at,
                 expires_at=session.expires_at,
                 revoked_at=session.revoked_at,
+                public_id=session.public_id,
+                last_seen_at=session.last_seen_at,
+                user_agent=session.user_agent[:200],
             )
         )
 
     async def get(self, digest: bytes) -> Session | None:
         row = (await self._conn.execute(select(t.sessions).where(t.sessions.c.digest == digest))).first()
-        if row is None:
-            return None
-        m = row._mapping
-        return Session(
-            digest=m["digest"],
-            member_id=MemberId(m["member_id"]),
-            created_at=m["created_at"],
-            expires_at=m["expires_at"],
-            revoked_at=m["revoked_at"],
-        )
+        return None if row is None else _session(row._mapping)
 
     async def revoke(self, digest: bytes, when: datetime) -> None:
         await self._conn.execute(
@@ -153,35 +147,167 @@ class Sessions:
             .values(revoked_at=when)
         )
 
+    async def touch(self, digest: bytes, when: datetime) -> None:
+        await self._conn.execute(update(t.sessions).where(t.sessions.c.digest == digest).values(last_seen_at=when))
+
+    async def for_member(self, member_id: MemberId, now: datetime) -> list[Session]:
+        query = (
+            select(t.sessions)
+            .where(
+                t.sessions.c.member_id == member_id.value,
+                t.sessions.c.revoked_at.is_(None),
+                t.sessions.c.expires_at > now,
+            )
+            .order_by(t.sessions.c.created_at.desc())
+        )
+        return [_session(row._mapping) for row in await self._conn.execute(query)]
+
+    async def revoke_public(self, member_id: MemberId, public_id: str, when: datetime) -> bool:
+        result = await self._conn.execute(
+            update(t.sessions)
+            .where(
+                t.sessions.c.member_id == member_id.value,
+                t.sessions.c.public_id == public_id,
+                t.sessions.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=when)
+        )
+        return result.rowcount == 1
+
+    async def revoke_all(self, member_id: MemberId, when: datetime, *, keep: bytes | None = None) -> int:
+        query = update(t.sessions).where(t.sessions.c.member_id == member_id.value, t.sessions.c.revoked_at.is_(None))
+        if keep is not None:
+            query = query.where(t.sessions.c.digest != keep)
+        return (await self._conn.execute(query.values(revoked_at=when))).rowcount
+
     async def purge_expired(self, before: datetime) -> int:
         result = await self._conn.execute(delete(t.sessions).where(t.sessions.c.expires_at < before))
         return result.rowcount
 
 
-class Audit:
+def _session(m: RowMapping) -> Session:
+    return Session(
+        digest=m["digest"],
+        member_id=MemberId(m["member_id"]),
+        created_at=m["created_at"],
+        expires_at=m["expires_at"],
+        revoked_at=m["revoked_at"],
+        public_id=m["public_id"] or "",
+        last_seen_at=m["last_seen_at"],
+        user_agent=m["user_agent"] or "",
+    )
+
+
+class CredentialStore:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def record(self, entry: AuditEntry) -> None:
+    async def add(self, c: Credentials) -> None:
+        try:
+            await self._conn.execute(
+                insert(t.credentials).values(
+                    member_id=c.member_id.value,
+                    salt=c.salt,
+                    params=json.dumps(c.params, sort_keys=True),
+                    auth_pk=c.auth_pk,
+                    wrapped_password=c.wrapped_password,
+                    wrapped_recovery=c.wrapped_recovery,
+                    bundle_version=c.bundle_version,
+                    sig_pk=c.sig_pk,
+                    enc_pk=c.enc_pk,
+                    totp_sealed=c.totp_sealed,
+                    totp_last_step=c.totp_last_step,
+                    created_at=c.created_at,
+                    updated_at=c.updated_at,
+                )
+            )
+        except IntegrityError:
+            raise Conflict("This account is already activated.") from None
+
+    async def get(self, member_id: MemberId) -> Credentials | None:
+        query = select(t.credentials).where(t.credentials.c.member_id == member_id.value)
+        row = (await self._conn.execute(query)).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return Credentials(
+            member_id=member_id,
+            salt=m["salt"],
+            params=json.loads(m["params"]),
+            auth_pk=m["auth_pk"],
+            wrapped_password=m["wrapped_password"],
+            wrapped_recovery=m["wrapped_recovery"],
+            bundle_version=m["bundle_version"],
+            sig_pk=m["sig_pk"],
+            enc_pk=m["enc_pk"],
+            totp_sealed=m["totp_sealed"],
+            totp_last_step=m["totp_last_step"],
+            created_at=m["created_at"],
+            updated_at=m["updated_at"],
+        )
+
+    async def set_totp_step(self, member_id: MemberId, step: int) -> bool:
+        c = t.credentials.c
+        result = await self._conn.execute(
+            update(t.credentials)
+            .where(c.member_id == member_id.value, or_(c.totp_last_step.is_(None), c.totp_last_step < step))
+            .values(totp_last_step=step)
+        )
+        return result.rowcount == 1
+
+
+class Challenges:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, challenge: Challenge) -> None:
         await self._conn.execute(
-            insert(t.audit_log).values(
-                at=entry.at,
-                actor=entry.actor.value if entry.actor else None,
-                action=entry.action,
-                subject=entry.subject,
-                detail=json.dumps(entry.detail, sort_keys=True),
+            insert(t.login_challenges).values(
+                id=challenge.id,
+                username=challenge.username,
+                challenge=challenge.challenge,
+                expires_at=challenge.expires_at,
+                used_at=challenge.used_at,
             )
         )
 
-    async def recent(self, limit: int) -> list[AuditEntry]:
-        query = select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(limit)
-        return [
-            AuditEntry(
-                at=m["at"],
-                actor=MemberId(m["actor"]) if m["actor"] else None,
-                action=m["action"],
-                subject=m["subject"],
-                detail=json.loads(m["detail"]),
-            )
-            for m in (row._mapping for row in await self._conn.execute(query))
-        ]
+    async def take(self, challenge_id: bytes, when: datetime) -> Challenge | None:
+        c = t.login_challenges.c
+        result = await self._conn.execute(
+            update(t.login_challenges)
+            .where(c.id == challenge_id, c.used_at.is_(None), c.expires_at > when)
+            .values(used_at=when)
+        )
+        if result.rowcount != 1:
+            return None
+        m = (await self._conn.execute(select(t.login_challenges).where(c.id == challenge_id))).one()._mapping
+        return Challenge(m["id"], m["username"], m["challenge"], m["expires_at"], m["used_at"])
+
+    async def purge(self, before: datetime) -> int:
+        result = await self._conn.execute(delete(t.login_challenges).where(t.login_challenges.c.expires_at < before))
+        return result.rowcount
+
+
+class Throttle:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, key: str) -> ThrottleState | None:
+        row = (await self._conn.execute(select(t.throttle).where(t.throttle.c.key == key))).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return ThrottleState(m["key"], m["failures"], m["last_failure_at"], m["blocked_until"])
+
+    async def put(self, state: ThrottleState) -> None:
+        values = {
+            "failures": state.failures,
+            "last_failure_at": state.last_failure_at,
+            "blocked_until": state.blocked_until,
+        }
+        updated = await self._conn.execute(update(t.throttle).where(t.throttle.c.key == state.key).values(**values))
+        if updated.rowcount == 0:
+            await self._conn.execute(insert(t.throttle).values(key=state.key, **values))
+
+    async def clear(self, key: str) -> None:
+        await self._conn.execute(delete(t.throttle).where(t.throttle.c.key == key))

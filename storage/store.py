@@ -11,7 +11,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from isecom.errors import Unavailable
-from storage.repositories import Audit, Members, Sessions, Tokens
+from storage.audit_chain import Audit
+from storage.repositories import Challenges, CredentialStore, Members, Sessions, Throttle, Tokens
 
 
 @dataclass(slots=True)
@@ -20,10 +21,21 @@ class SqlTransaction:
     tokens: Tokens
     sessions: Sessions
     audit: Audit
+    credentials: CredentialStore
+    challenges: Challenges
+    throttle: Throttle
 
     @classmethod
     def on(cls, conn: AsyncConnection) -> SqlTransaction:
-        return cls(Members(conn), Tokens(conn), Sessions(conn), Audit(conn))
+        return cls(
+            Members(conn),
+            Tokens(conn),
+            Sessions(conn),
+            Audit(conn),
+            CredentialStore(conn),
+            Challenges(conn),
+            Throttle(conn),
+        )
 
 
 class SqlStore:

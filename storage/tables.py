@@ -93,6 +93,9 @@ sessions = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime(), nullable=True),
+    Column("public_id", String(32), nullable=True, unique=True),
+    Column("last_seen_at", UTCDateTime(), nullable=True),
+    Column("user_agent", String(200), nullable=True),
     Index("ix_sessions_member", "member_id"),
 )
 
@@ -105,4 +108,57 @@ audit_log = Table(
     Column("action", String(64), nullable=False),
     Column("subject", String(254), nullable=True),
     Column("detail", Text, nullable=False),
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), nullable=True, unique=True),
+    Column("prev_hash", LargeBinary(32), nullable=True),
+    Column("hash", LargeBinary(32), nullable=True),
+)
+
+# One row (id = 1): the newest audit entry's sequence number and hash. Appends
+# lock it, so concurrent writers extend one chain instead of forking it.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
+# What activation stores (docs/PROTOCOL.md §2–§5): nothing that opens the keys
+# or logs in without the password. The TOTP secret is sealed under a key
+# derived from the server key.
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("member_id", String(32), ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("salt", LargeBinary(16), nullable=False),
+    Column("params", String(200), nullable=False),
+    Column("auth_pk", LargeBinary(32), nullable=False),
+    Column("wrapped_password", LargeBinary, nullable=False),
+    Column("wrapped_recovery", LargeBinary, nullable=False),
+    Column("bundle_version", Integer, nullable=False),
+    Column("sig_pk", LargeBinary(32), nullable=False),
+    Column("enc_pk", LargeBinary(32), nullable=False),
+    Column("totp_sealed", LargeBinary, nullable=False),
+    Column("totp_last_step", BigInteger, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+login_challenges = Table(
+    "login_challenges",
+    metadata,
+    Column("id", LargeBinary(16), primary_key=True),
+    Column("username", String(254), nullable=False),
+    Column("challenge", LargeBinary(32), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime(), nullable=True),
+)
+
+throttle = Table(
+    "throttle",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", UTCDateTime(), nullable=False),
+    Column("blocked_until", UTCDateTime(), nullable=True),
 )

@@ -30,6 +30,8 @@ CSP = (
 SESSION_COOKIE = "isecom_session"
 SESSION_COOKIE_TLS = "__Host-isecom_session"
 MEMBER = web.RequestKey("member", Member)
+CURRENT = web.RequestKey("current", sessions.Current)
+CSRF_HEADER = "X-CSRF-Token"
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -115,14 +117,26 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if route_error is not None or is_public(request.match_info.handler):
         return await handler(request)
     context = request.config_dict[CONTEXT]
-    cookie_name = SESSION_COOKIE_TLS if context.config.uses_tls else SESSION_COOKIE
     try:
-        member = await sessions.authenticate(
-            context.store, context.clock, context.config.server_key, request.cookies.get(cookie_name)
+        current = await sessions.authenticate(
+            context.store,
+            context.clock,
+            context.config.server_key,
+            request.cookies.get(session_cookie_name(context.config.uses_tls)),
+            sessions.Limits(idle=context.config.session_idle, absolute=context.config.session_absolute),
         )
     except Unauthenticated:
         if wants_json(request):
             raise
         raise web.HTTPSeeOther("/signin") from None
-    request[MEMBER] = member
+    if request.method in _UNSAFE_METHODS and not sessions.check_csrf(
+        context.config.server_key, current.session.digest, request.headers.get(CSRF_HEADER)
+    ):
+        raise Forbidden("The request is missing its CSRF token; reload the page and try again.")
+    request[CURRENT] = current
+    request[MEMBER] = current.member
     return await handler(request)
+
+
+def session_cookie_name(tls: bool) -> str:
+    return SESSION_COOKIE_TLS if tls else SESSION_COOKIE

@@ -47,8 +47,47 @@ class Session:
     digest: bytes
     member_id: MemberId
     created_at: datetime
-    expires_at: datetime
+    expires_at: datetime  # the absolute limit
     revoked_at: datetime | None
+    public_id: str = ""  # shown in the session list; the digest never leaves the server
+    last_seen_at: datetime | None = None
+    user_agent: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What activation stores (docs/PROTOCOL.md): nothing that logs in or unwraps without the password."""
+
+    member_id: MemberId
+    salt: bytes
+    params: dict[str, object]
+    auth_pk: bytes
+    wrapped_password: bytes
+    wrapped_recovery: bytes
+    bundle_version: int
+    sig_pk: bytes
+    enc_pk: bytes
+    totp_sealed: bytes
+    totp_last_step: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    id: bytes
+    username: str
+    challenge: bytes
+    expires_at: datetime
+    used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleState:
+    key: str
+    failures: int
+    last_failure_at: datetime
+    blocked_until: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +97,15 @@ class AuditEntry:
     action: str
     subject: str | None
     detail: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ChainedEntry:
+    seq: int
+    entry: AuditEntry
+    detail_text: str  # exactly as stored, for re-hashing
+    prev_hash: bytes
+    hash: bytes
 
 
 class MemberRepository(Protocol):
@@ -81,11 +129,46 @@ class SessionRepository(Protocol):
     async def add(self, session: Session) -> None: ...
     async def get(self, digest: bytes) -> Session | None: ...
     async def revoke(self, digest: bytes, when: datetime) -> None: ...
+    async def touch(self, digest: bytes, when: datetime) -> None: ...
+    async def for_member(self, member_id: MemberId, now: datetime) -> list[Session]:
+        """Live (not revoked, not expired) sessions, newest first."""
+        ...
+
+    async def revoke_public(self, member_id: MemberId, public_id: str, when: datetime) -> bool: ...
+    async def revoke_all(self, member_id: MemberId, when: datetime, *, keep: bytes | None = None) -> int: ...
+
+
+class CredentialRepository(Protocol):
+    async def add(self, credentials: Credentials) -> None: ...
+    async def get(self, member_id: MemberId) -> Credentials | None: ...
+    async def set_totp_step(self, member_id: MemberId, step: int) -> bool:
+        """Record an accepted TOTP step; False when it is not newer than the last one (replay)."""
+        ...
+
+
+class ChallengeRepository(Protocol):
+    async def add(self, challenge: Challenge) -> None: ...
+    async def take(self, challenge_id: bytes, when: datetime) -> Challenge | None:
+        """Mark a live challenge used and return it; None when unknown, used or expired."""
+        ...
+
+    async def purge(self, before: datetime) -> int: ...
+
+
+class ThrottleRepository(Protocol):
+    async def get(self, key: str) -> ThrottleState | None: ...
+    async def put(self, state: ThrottleState) -> None: ...
+    async def clear(self, key: str) -> None: ...
 
 
 class AuditLog(Protocol):
-    async def record(self, entry: AuditEntry) -> None: ...
-    async def recent(self, limit: int) -> list[AuditEntry]: ...
+    async def record(self, entry: AuditEntry) -> None:
+        """Append, extending the hash chain (isecom.crypto.chain) in the caller's transaction."""
+        ...
+
+    async def recent(self, limit: int, *, subject: str | None = None) -> list[AuditEntry]: ...
+    def chain(self) -> AsyncIterator[ChainedEntry]: ...
+    async def head(self) -> tuple[int, bytes] | None: ...
 
 
 class Transaction(Protocol):
@@ -99,6 +182,12 @@ class Transaction(Protocol):
     def sessions(self) -> SessionRepository: ...
     @property
     def audit(self) -> AuditLog: ...
+    @property
+    def credentials(self) -> CredentialRepository: ...
+    @property
+    def challenges(self) -> ChallengeRepository: ...
+    @property
+    def throttle(self) -> ThrottleRepository: ...
 
 
 class Store(Protocol):

@@ -100,29 +100,172 @@ async def test_tokens_are_single_use_purpose_bound_and_expire(store: SqlStore, c
             await tokens.check(tx, clock, KEY, purpose="activation", token=other)
 
 
-async def test_sessions_authenticate_until_expiry_or_revocation(store: SqlStore, clock: FakeClock) -> None:
+async def test_sessions_authenticate_until_idle_expiry_or_revocation(store: SqlStore, clock: FakeClock) -> None:
+    from isecom.errors import Unauthenticated
+
     member = a_member(clock)
     async with store.transaction() as tx:
         await tx.members.add(member)
-    cookie = await sessions.open_session(store, clock, KEY, member.id)
-    assert (await sessions.authenticate(store, clock, KEY, cookie)).id == member.id
-    from isecom.errors import Unauthenticated
-
+    cookie, digest = await sessions.open_session(store, clock, KEY, member.id, user_agent="Test/1.0")
+    current = await sessions.authenticate(store, clock, KEY, cookie)
+    assert current.member.id == member.id and current.session.digest == digest
     for bad in (None, "", "x" * 43, cookie[:-1] + ("A" if cookie[-1] != "A" else "B")):
         with pytest.raises(Unauthenticated):
             await sessions.authenticate(store, clock, KEY, bad)
-    clock.advance(seconds=sessions.SESSION_TTL.total_seconds())
+    clock.advance(minutes=29)
+    await sessions.authenticate(store, clock, KEY, cookie)  # activity keeps it alive...
+    clock.advance(minutes=29)
+    await sessions.authenticate(store, clock, KEY, cookie)
+    clock.advance(minutes=31)  # ...idleness ends it
     with pytest.raises(Unauthenticated):
         await sessions.authenticate(store, clock, KEY, cookie)
+    cookie, _ = await sessions.open_session(store, clock, KEY, member.id)
+    for _ in range(25):  # the absolute limit holds however active the session is
+        clock.advance(minutes=29)
+        try:
+            await sessions.authenticate(store, clock, KEY, cookie)
+        except Unauthenticated:
+            break
+    else:
+        pytest.fail("a session outlived its absolute limit")
+    assert clock.now() - current.session.created_at >= sessions.SESSION_TTL
 
 
-async def test_audit_log_keeps_order_and_detail(store: SqlStore, clock: FakeClock) -> None:
+async def test_session_list_and_revocation(store: SqlStore, clock: FakeClock) -> None:
+    from isecom.errors import NotFound, Unauthenticated
+
+    member, other = a_member(clock), a_member(clock, email="other@isecom.example")
+    async with store.transaction() as tx:
+        await tx.members.add(member)
+        await tx.members.add(other)
+    first, _ = await sessions.open_session(store, clock, KEY, member.id, user_agent="Browser A")
+    clock.advance(seconds=5)
+    second, _ = await sessions.open_session(store, clock, KEY, member.id, user_agent="Browser B")
+    theirs, _ = await sessions.open_session(store, clock, KEY, other.id)
+    current = await sessions.authenticate(store, clock, KEY, second)
+    listed = await sessions.list_sessions(store, clock, member.id)
+    assert [s.user_agent for s in listed] == ["Browser B", "Browser A"]
+    their_session = (await sessions.list_sessions(store, clock, other.id))[0]
+    with pytest.raises(NotFound):  # another member's session looks like a missing one
+        await sessions.revoke(store, clock, current, their_session.public_id)
+    await sessions.authenticate(store, clock, KEY, theirs)
+    await sessions.revoke(store, clock, current, listed[1].public_id)
+    with pytest.raises(Unauthenticated):
+        await sessions.authenticate(store, clock, KEY, first)
+    await sessions.open_session(store, clock, KEY, member.id)
+    assert await sessions.revoke_others(store, clock, current) == 1
+    assert [s.public_id for s in await sessions.list_sessions(store, clock, member.id)] == [listed[0].public_id]
+
+
+async def test_credentials_and_totp_steps_only_move_forward(store: SqlStore, clock: FakeClock) -> None:
+    from isecom.services.ports import Credentials
+
+    member = a_member(clock)
+    credentials = Credentials(
+        member_id=member.id,
+        salt=bytes(16),
+        params={"alg": "argon2id13", "ops": 3, "mem": 67108864},
+        auth_pk=bytes(32),
+        wrapped_password=b"w1",
+        wrapped_recovery=b"w2",
+        bundle_version=1,
+        sig_pk=bytes(32),
+        enc_pk=bytes(32),
+        totp_sealed=b"sealed",
+        totp_last_step=100,
+        created_at=clock.now(),
+        updated_at=clock.now(),
+    )
+    async with store.transaction() as tx:
+        await tx.members.add(member)
+        await tx.credentials.add(credentials)
+    with pytest.raises(Conflict):
+        async with store.transaction() as tx:
+            await tx.credentials.add(credentials)
+    async with store.transaction() as tx:
+        assert await tx.credentials.get(member.id) == credentials
+        assert not await tx.credentials.set_totp_step(member.id, 100)
+        assert not await tx.credentials.set_totp_step(member.id, 99)
+        assert await tx.credentials.set_totp_step(member.id, 101)
+        assert await tx.credentials.get(MemberId.new()) is None
+
+
+async def test_challenges_are_single_use_and_expire(store: SqlStore, clock: FakeClock) -> None:
+    from isecom.services.ports import Challenge
+
+    live = Challenge(b"\x01" * 16, "a@isecom.example", b"\x02" * 32, clock.now() + timedelta(seconds=60), None)
+    stale = Challenge(b"\x03" * 16, "a@isecom.example", b"\x04" * 32, clock.now() + timedelta(seconds=60), None)
+    async with store.transaction() as tx:
+        await tx.challenges.add(live)
+        await tx.challenges.add(stale)
+    async with store.transaction() as tx:
+        taken = await tx.challenges.take(live.id, clock.now())
+        assert taken is not None and taken.challenge == live.challenge
+        assert await tx.challenges.take(live.id, clock.now()) is None
+        assert await tx.challenges.take(b"\x09" * 16, clock.now()) is None
+    clock.advance(seconds=61)
+    async with store.transaction() as tx:
+        assert await tx.challenges.take(stale.id, clock.now()) is None
+        assert await tx.challenges.purge(clock.now()) == 2
+
+
+async def test_throttle_blocks_after_free_failures_and_grows(store: SqlStore, clock: FakeClock) -> None:
+    from isecom.errors import RateLimited
+    from isecom.services import throttle
+
+    key = throttle.account_key("A@isecom.example")
+    async with store.transaction() as tx:
+        for _ in range(throttle.FREE_FAILURES["account"]):
+            state = await throttle.fail(tx, key, clock.now())
+            assert state.blocked_until is None
+        first = await throttle.fail(tx, key, clock.now())
+        second = await throttle.fail(tx, key, clock.now())
+    assert first.blocked_until is not None and second.blocked_until is not None
+    assert second.blocked_until - clock.now() == 2 * (first.blocked_until - clock.now())
+    with pytest.raises(RateLimited):
+        async with store.transaction() as tx:
+            await throttle.check(tx, [key], clock.now())
+    clock.advance(hours=2)
+    async with store.transaction() as tx:
+        await throttle.check(tx, [key], clock.now())
+        assert (await throttle.fail(tx, key, clock.now())).failures == 1  # a new window
+
+
+async def test_audit_log_keeps_order_and_detail_and_chains(store: SqlStore, clock: FakeClock) -> None:
+    from isecom.services import audit
+
     async with store.transaction() as tx:
         for i in range(3):
             await tx.audit.record(AuditEntry(clock.now(), None, f"event.{i}", "subject", {"n": str(i)}))
     async with store.transaction() as tx:
         recent = await tx.audit.recent(2)
     assert [(e.action, e.detail) for e in recent] == [("event.2", {"n": "2"}), ("event.1", {"n": "1"})]
+    verdict = await audit.verify(store)
+    assert verdict.intact and verdict.entries == 3
+
+
+async def test_audit_verify_names_the_first_changed_entry(store: SqlStore, clock: FakeClock) -> None:
+    from sqlalchemy import delete, update
+
+    from isecom.services import audit
+    from storage import tables
+
+    async with store.transaction() as tx:
+        for i in range(5):
+            await tx.audit.record(AuditEntry(clock.now(), None, f"event.{i}", None, {"n": str(i)}))
+    async with store.engine.begin() as conn:  # an operator with database access edits row 3
+        await conn.execute(update(tables.audit_log).where(tables.audit_log.c.seq == 3).values(detail='{"n": "9"}'))
+    verdict = await audit.verify(store)
+    assert verdict.first_broken == 3 and not verdict.intact
+    async with store.engine.begin() as conn:
+        await conn.execute(update(tables.audit_log).where(tables.audit_log.c.seq == 3).values(detail='{"n": "2"}'))
+    assert (await audit.verify(store)).intact
+    async with store.engine.begin() as conn:
+        await conn.execute(delete(tables.audit_log).where(tables.audit_log.c.seq == 2))
+    assert (await audit.verify(store)).first_broken == 2
+    async with store.engine.begin() as conn:
+        await conn.execute(delete(tables.audit_log).where(tables.audit_log.c.seq >= 2))
+    assert (await audit.verify(store)).problem == "the newest entries were removed"
 
 
 async def test_first_admin_only_once_and_audited(store: SqlStore, clock: FakeClock) -> None:

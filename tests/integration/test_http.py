@@ -36,7 +36,9 @@ async def active_member(client: TestClient[object, object], clock: FakeClock) ->
     invitation = await create_member(context.store, clock, context.config.server_key, new, actor=None)
     async with context.store.transaction() as tx:
         await tx.members.set_status(invitation.member.id, MemberStatus.ACTIVE)
-    cookie = await sessions.open_session(context.store, context.clock, context.config.server_key, invitation.member.id)
+    cookie, _ = await sessions.open_session(
+        context.store, context.clock, context.config.server_key, invitation.member.id
+    )
     return invitation.member, cookie
 
 
@@ -147,6 +149,10 @@ async def test_every_route_is_public_by_decision_only(client: TestClient[object,
         "/",
         "/activate",
         "/api/v1/activation/check",
+        "/api/v1/activation/complete",
+        "/api/v1/activation/start",
+        "/api/v1/auth/login",
+        "/api/v1/auth/prelogin",
         "/favicon.ico",
         "/healthz",
         "/keys/",

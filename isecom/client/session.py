@@ -1,0 +1,159 @@
+"""HTTP calls of the client: activation, sign-in, sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from isecom.auth import two_factor
+from isecom.crypto import keys
+from isecom.crypto.encoding import b64d, b64e
+
+
+class ClientError(Exception):
+    """The server refused a request: ``status`` and its error ``code`` and ``message``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Activated:
+    member: dict[str, Any]
+    identity: keys.Identity = field(repr=False)
+    totp_secret: str = field(repr=False)
+    recovery_code: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    member: dict[str, Any]
+    identity: keys.Identity = field(repr=False)
+    csrf_token: str = field(repr=False)
+    bundle_version: int
+
+
+def split_activation_link(link: str) -> tuple[str, str]:
+    """``https://host/activate#TOKEN`` → (base URL, token)."""
+    parts = urlsplit(link)
+    if parts.scheme not in ("http", "https") or not parts.netloc or not parts.fragment:
+        raise ValueError("expected an activation link like https://host/activate#TOKEN")
+    return f"{parts.scheme}://{parts.netloc}", parts.fragment
+
+
+class Client:
+    def __init__(self, base_url: str, *, http: aiohttp.ClientSession | None = None) -> None:
+        parts = urlsplit(base_url)
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        # Cookies from a loopback IP address must be accepted for local instances.
+        self._http = http or aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self._own_http = http is None
+        self.csrf_token: str | None = None
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._own_http:
+            await self._http.close()
+
+    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        headers = {"Accept": "application/json", "Origin": self.origin}
+        if self.csrf_token and method != "GET":
+            headers["X-CSRF-Token"] = self.csrf_token
+        async with self._http.request(method, self.origin + path, json=body, headers=headers) as response:
+            if response.status == 204:
+                return None
+            data = await response.json(content_type=None)
+            if response.status >= 400:
+                error = data.get("error", {}) if isinstance(data, dict) else {}
+                raise ClientError(response.status, error.get("code", "?"), error.get("message", ""))
+            return data
+
+    async def activate(self, token: str, password: str, *, now: datetime | None = None) -> Activated:
+        """Create keys, wrap them under the password and a new recovery code, enrol TOTP."""
+        started = await self._call("POST", "/api/v1/activation/start", {"token": token})
+        member = started["member"]
+        created = int(time.time())
+        identity = keys.Identity.generate(bytes.fromhex(member["id"]), created)
+        salt = keys.random_bytes(keys.SALT_BYTES)
+        params = dict(keys.DEFAULT_PARAMS)
+        derived = await asyncio.to_thread(keys.derive_password_keys, password, salt, params)
+        recovery_code = keys.new_recovery_code()
+        wrapped_password = keys.wrap_bundle(identity, derived.kek, kind=keys.WRAP_PASSWORD, version=1)
+        wrapped_recovery = keys.wrap_bundle(
+            identity, keys.recovery_key(recovery_code), kind=keys.WRAP_RECOVERY, version=1
+        )
+        secret = started["totp_secret"]
+        body = {
+            "token": token,
+            "salt": b64e(salt),
+            "params": params,
+            "auth_pk": b64e(derived.auth_pk),
+            "wrapped_password": b64e(wrapped_password),
+            "wrapped_recovery": b64e(wrapped_recovery),
+            "sig_pk": b64e(identity.sig_pk),
+            "enc_pk": b64e(identity.current.pk),
+            "totp_code": two_factor.code_at(secret, now or datetime.now(UTC)),
+        }
+        done = await self._call("POST", "/api/v1/activation/complete", body)
+        return Activated(done["member"], identity, secret, recovery_code)
+
+    async def sign_in(self, email: str, password: str, totp_code: str) -> SignedIn:
+        """Prove the login key over a fresh challenge, then unwrap the key bundle locally."""
+        username = email.strip().lower()
+        pre = await self._call("POST", "/api/v1/auth/prelogin", {"username": username})
+        derived = await asyncio.to_thread(keys.derive_password_keys, password, b64d(pre["salt"]), pre["params"])
+        challenge_id = b64d(pre["challenge_id"])
+        transcript = keys.login_transcript(
+            origin=self.origin,
+            username=username,
+            challenge_id=challenge_id,
+            challenge=b64d(pre["challenge"]),
+            totp_code=totp_code,
+        )
+        body = {
+            "username": username,
+            "challenge_id": b64e(challenge_id),
+            "totp_code": totp_code,
+            "proof": b64e(keys.login_proof(derived.auth_seed, transcript)),
+        }
+        done = await self._call("POST", "/api/v1/auth/login", body)
+        self.csrf_token = done["csrf_token"]
+        uid = bytes.fromhex(done["member"]["id"])
+        identity, version = keys.unwrap_bundle(
+            b64d(done["wrapped_bundle"]), derived.kek, uid=uid, kind=keys.WRAP_PASSWORD
+        )
+        return SignedIn(done["member"], identity, done["csrf_token"], version)
+
+    async def session(self) -> dict[str, Any]:
+        data: dict[str, Any] = await self._call("GET", "/api/v1/session")
+        self.csrf_token = data["csrf_token"]
+        return data
+
+    async def sessions(self) -> list[dict[str, Any]]:
+        data = await self._call("GET", "/api/v1/sessions")
+        return list(data["sessions"])
+
+    async def revoke_session(self, public_id: str) -> None:
+        await self._call("DELETE", f"/api/v1/sessions/{public_id}")
+
+    async def revoke_other_sessions(self) -> int:
+        data = await self._call("POST", "/api/v1/sessions/revoke-others")
+        return int(data["revoked"])
+
+    async def sign_out(self) -> None:
+        await self._call("POST", "/api/v1/auth/logout")
+        self.csrf_token = None
