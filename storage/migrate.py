@@ -21,10 +21,10 @@ def _config(conn: Connection) -> AlembicConfig:
     return cfg
 
 
-async def upgrade(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest revision; a no-op when it already is."""
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (the newest by default); a no-op when it already is."""
     async with engine.begin() as conn:
-        await conn.run_sync(lambda sync: command.upgrade(_config(sync), "head"))
+        await conn.run_sync(lambda sync: command.upgrade(_config(sync), revision))
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
