@@ -255,6 +255,22 @@ class CredentialStore:
         )
         return result.rowcount == 1
 
+    async def replace(self, c: Credentials) -> None:
+        await self._conn.execute(
+            update(t.credentials)
+            .where(t.credentials.c.member_id == c.member_id.value)
+            .values(
+                salt=c.salt,
+                params=json.dumps(c.params, sort_keys=True),
+                auth_pk=c.auth_pk,
+                wrapped_password=c.wrapped_password,
+                wrapped_recovery=c.wrapped_recovery,
+                bundle_version=c.bundle_version,
+                totp_last_step=c.totp_last_step,
+                updated_at=c.updated_at,
+            )
+        )
+
 
 class Challenges:
     def __init__(self, conn: AsyncConnection) -> None:

@@ -12,7 +12,7 @@ from isecom.access import public
 from isecom.crypto.encoding import b64d, b64e
 from isecom.crypto.errors import CryptoError
 from isecom.errors import InvalidInput
-from isecom.services import activation, sessions, signin
+from isecom.services import activation, rekey, sessions, signin
 from webmail.api import member_json, read_json
 from webmail.keys import CONTEXT
 from webmail.middleware import CURRENT, session_cookie_name
@@ -203,3 +203,78 @@ async def revoke_others(request: web.Request) -> web.Response:
     context = request.config_dict[CONTEXT]
     count = await sessions.revoke_others(context.store, context.clock, request[CURRENT])
     return web.json_response({"revoked": count})
+
+
+def _new_credentials(body: dict[str, Any], *, with_recovery: bool) -> rekey.NewCredentials:
+    params = body.get("params")
+    if not isinstance(params, dict):
+        raise InvalidInput("params is required.", field="params")
+    return rekey.NewCredentials(
+        salt=_bytes(body, "salt", 16),
+        params=params,
+        auth_pk=_bytes(body, "auth_pk", 32),
+        wrapped_password=_bytes(body, "wrapped_password"),
+        wrapped_recovery=_bytes(body, "wrapped_recovery") if with_recovery else b"",
+    )
+
+
+@routes.post("/api/v1/account/password")
+async def change_password(request: web.Request) -> web.Response:
+    """New wraps under a new password, proven with the current one; other sessions end."""
+    body = await read_json(request)
+    context = request.config_dict[CONTEXT]
+    await rekey.change_password(
+        context.store,
+        context.clock,
+        context.config.server_key,
+        request[CURRENT],
+        origin=_origin(context.config.public_url),
+        challenge_id=_bytes(body, "challenge_id"),
+        totp_code=_text(body, "totp_code", 16),
+        proof=_bytes(body, "proof"),
+        new=_new_credentials(body, with_recovery=False),
+    )
+    return web.Response(status=204)
+
+
+@routes.post("/api/v1/recovery/start")
+@public
+async def recovery_start(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    context = request.config_dict[CONTEXT]
+    username = _text(body, "username", 254)
+    start = await rekey.recovery_start(
+        context.store, context.clock, context.config.server_key, username, request.remote or "-"
+    )
+    pre = await signin.prelogin(
+        context.store, context.clock, context.config.server_key, username, request.remote or "-"
+    )
+    return web.json_response(
+        {
+            "uid": start.member_uid.hex(),
+            "wrapped_recovery": b64e(start.wrapped_recovery),
+            "challenge_id": b64e(pre.challenge_id),
+            "challenge": b64e(pre.challenge),
+            "expires_in": pre.expires_in,
+        }
+    )
+
+
+@routes.post("/api/v1/recovery/complete")
+@public
+async def recovery_complete(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    context = request.config_dict[CONTEXT]
+    member = await rekey.recover(
+        context.store,
+        context.clock,
+        context.config.server_key,
+        origin=_origin(context.config.public_url),
+        username=_text(body, "username", 254),
+        challenge_id=_bytes(body, "challenge_id"),
+        totp_code=_text(body, "totp_code", 16),
+        proof=_bytes(body, "proof"),
+        new=_new_credentials(body, with_recovery=True),
+        address=request.remote or "-",
+    )
+    return web.json_response({"member": member_json(member)})

@@ -14,6 +14,7 @@ import aiohttp
 from isecom.auth import two_factor
 from isecom.crypto import keys
 from isecom.crypto.encoding import b64d, b64e
+from isecom.crypto.errors import CryptoError
 
 
 class ClientError(Exception):
@@ -157,3 +158,89 @@ class Client:
     async def sign_out(self) -> None:
         await self._call("POST", "/api/v1/auth/logout")
         self.csrf_token = None
+
+    async def _new_wraps(
+        self, identity: keys.Identity, password: str, version: int, *, recovery: bool
+    ) -> tuple[dict[str, Any], keys.PasswordKeys, str | None]:
+        salt = keys.random_bytes(keys.SALT_BYTES)
+        params = dict(keys.DEFAULT_PARAMS)
+        derived = await asyncio.to_thread(keys.derive_password_keys, password, salt, params)
+        wrapped_password = keys.wrap_bundle(identity, derived.kek, kind=keys.WRAP_PASSWORD, version=version)
+        new = {
+            "salt": salt,
+            "params": params,
+            "auth_pk": derived.auth_pk,
+            "wrapped_password": wrapped_password,
+            "wrapped_recovery": b"",
+        }
+        code = None
+        if recovery:
+            code = keys.new_recovery_code()
+            new["wrapped_recovery"] = keys.wrap_bundle(
+                identity, keys.recovery_key(code), kind=keys.WRAP_RECOVERY, version=version
+            )
+        return new, derived, code
+
+    @staticmethod
+    def _encoded(new: dict[str, Any]) -> dict[str, Any]:
+        out = {name: b64e(value) for name, value in new.items() if isinstance(value, bytes) and value}
+        out["params"] = new["params"]
+        return out
+
+    async def change_password(
+        self, signed: SignedIn, current_password: str, new_password: str, totp_code: str
+    ) -> SignedIn:
+        """Re-wrap the same keys under a new password (PROTOCOL.md §4.1); other sessions end."""
+        username = signed.member["email"]
+        pre = await self._call("POST", "/api/v1/auth/prelogin", {"username": username})
+        old = await asyncio.to_thread(keys.derive_password_keys, current_password, b64d(pre["salt"]), pre["params"])
+        version = signed.bundle_version + 1
+        new, _, _ = await self._new_wraps(signed.identity, new_password, version, recovery=False)
+        transcript = keys.account_transcript(
+            "rekey",
+            origin=self.origin,
+            username=username,
+            challenge_id=b64d(pre["challenge_id"]),
+            challenge=b64d(pre["challenge"]),
+            totp_code=totp_code,
+            material=keys.material_bytes(**new),
+        )
+        body = {
+            **self._encoded(new),
+            "challenge_id": pre["challenge_id"],
+            "totp_code": totp_code,
+            "proof": b64e(keys.login_proof(old.auth_seed, transcript)),
+        }
+        await self._call("POST", "/api/v1/account/password", body)
+        return SignedIn(signed.member, signed.identity, signed.csrf_token, version)
+
+    async def recover(self, email: str, recovery_code: str, new_password: str, totp_code: str) -> Activated:
+        """Open the recovery wrap, choose a new password, get a new recovery code; all sessions end."""
+        username = email.strip().lower()
+        start = await self._call("POST", "/api/v1/recovery/start", {"username": username})
+        uid = bytes.fromhex(start["uid"])
+        try:
+            identity, version = keys.unwrap_bundle(
+                b64d(start["wrapped_recovery"]), keys.recovery_key(recovery_code), uid=uid, kind=keys.WRAP_RECOVERY
+            )
+        except CryptoError:
+            raise ClientError(0, "recovery.code", "The recovery code does not open this account's keys.") from None
+        new, _, code = await self._new_wraps(identity, new_password, version + 1, recovery=True)
+        transcript = keys.account_transcript(
+            "recover",
+            origin=self.origin,
+            username=username,
+            challenge_id=b64d(start["challenge_id"]),
+            challenge=b64d(start["challenge"]),
+            totp_code=totp_code,
+            material=keys.material_bytes(**new),
+        )
+        body = {
+            **self._encoded(new),
+            "username": username,
+            "challenge_id": start["challenge_id"],
+            "totp_code": totp_code,
+            "proof": b64e(keys.identity_sign(identity, transcript)),
+        }
+        done = await self._call("POST", "/api/v1/recovery/complete", body)
+        return Activated(done["member"], identity, "", code or "")

@@ -191,24 +191,70 @@ def fake_salt(server_key: bytes, username: str) -> bytes:
     return mac(h256(server_key), b"ISEC-fake-salt-v1" + lp(username.lower().encode("utf-8")))[:SALT_BYTES]
 
 
-def login_transcript(*, origin: str, username: str, challenge_id: bytes, challenge: bytes, totp_code: str) -> bytes:
+ACCOUNT_PURPOSES = ("login", "rekey", "recover")
+
+
+def account_transcript(
+    purpose: str,
+    *,
+    origin: str,
+    username: str,
+    challenge_id: bytes,
+    challenge: bytes,
+    totp_code: str,
+    material: bytes = b"",
+) -> bytes:
+    """PROTOCOL.md §4: what a login, password change (rekey) or recovery proof signs."""
+    if purpose not in ACCOUNT_PURPOSES:
+        raise ValueError("unknown purpose")
     if len(challenge_id) != 16 or len(challenge) != 32:
         raise CryptoError("format")
     if len(totp_code) != 6 or not totp_code.isascii() or not totp_code.isdigit():
         raise CryptoError("format")
-    return (
-        b"ISEC-login-v1\0"
+    transcript = (
+        b"ISEC-"
+        + purpose.encode("ascii")
+        + b"-v1\0"
         + lp(origin.encode("ascii"))
         + lp(username.lower().encode("utf-8"))
         + challenge_id
         + challenge
         + lp(totp_code.encode("ascii"))
     )
+    return transcript + (h256(material) if material else b"")
+
+
+def login_transcript(*, origin: str, username: str, challenge_id: bytes, challenge: bytes, totp_code: str) -> bytes:
+    return account_transcript(
+        "login", origin=origin, username=username, challenge_id=challenge_id, challenge=challenge, totp_code=totp_code
+    )
+
+
+def material_bytes(
+    *, salt: bytes, params: dict[str, object], auth_pk: bytes, wrapped_password: bytes, wrapped_recovery: bytes = b""
+) -> bytes:
+    """The new credentials a rekey or recovery proof binds (PROTOCOL.md §4.1)."""
+    ops, mem = check_params(params)
+    return (
+        lp(salt)
+        + lp(ARGON2ID13.encode("ascii"))
+        + be32(ops)
+        + be64(mem)
+        + lp(auth_pk)
+        + lp(wrapped_password)
+        + lp(wrapped_recovery)
+    )
 
 
 def login_proof(auth_seed: bytes, transcript: bytes) -> bytes:
     _, sk = b.crypto_sign_seed_keypair(auth_seed)
     signed: bytes = b.crypto_sign(transcript, sk)
+    return signed[:64]
+
+
+def identity_sign(identity: Identity, message: bytes) -> bytes:
+    """A detached Ed25519 signature with the identity signing key (a recovery proof)."""
+    signed: bytes = b.crypto_sign(message, identity.sig_sk)
     return signed[:64]
 
 

@@ -145,6 +145,10 @@ class CredentialRepository(Protocol):
         """Record an accepted TOTP step; False when it is not newer than the last one (replay)."""
         ...
 
+    async def replace(self, credentials: Credentials) -> None:
+        """New salt, parameters, login key and wraps (a password change or recovery)."""
+        ...
+
 
 class ChallengeRepository(Protocol):
     async def add(self, challenge: Challenge) -> None: ...
