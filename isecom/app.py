@@ -22,6 +22,8 @@ from isecom.clock import SystemClock
 from isecom.config import Config
 from isecom.context import Context
 from isecom.errors import ConfigError, Unavailable
+from isecom.mailer.delivery import Mailer
+from isecom.mailer.transport import DirectorySink, SmtpRelay, Transport
 from isecom.smtp import gateway
 from keyserver.app import create_app as create_keyserver
 from storage import migrate
@@ -29,6 +31,7 @@ from storage.blobs import FileBlobStore
 from storage.db import make_engine
 from storage.store import SqlStore
 from webmail.app import create_app as create_webmail
+from webmail.i18n import Catalogs
 
 log = logging.getLogger("isecom")
 
@@ -53,6 +56,27 @@ async def open_context(config: Config) -> AsyncIterator[Context]:
         yield Context(config=config, store=store, blobs=FileBlobStore(config.blob_dir), clock=SystemClock())
     finally:
         await store.close()
+
+
+def make_mailer(context: Context) -> Mailer:
+    """The outbox's deliverer: the configured relay, or the sink folder when there is none."""
+    config = context.config
+    transport: Transport
+    if config.outbound_relay is not None:
+        transport = SmtpRelay(
+            config.outbound_relay.host, config.outbound_relay.port, require_tls=config.outbound_require_tls
+        )
+    else:
+        transport = DirectorySink(config.mail_sink)
+    catalogs = Catalogs.load(config.default_language)
+    return Mailer(
+        context.store,
+        context.clock,
+        config.server_key,
+        transport,
+        lambda lang: catalogs.get(lang).gettext,
+        config.outbound_sender,
+    )
 
 
 def build_web_app(context: Context) -> web.Application:
@@ -109,9 +133,11 @@ async def serve(config: Config, *, stop: asyncio.Event | None = None) -> None:
                     context.store, config.mail_domains, config.smtp.host, config.smtp.port, config.mail_domains[0]
                 ),
             )
+            delivery = asyncio.create_task(make_mailer(context).run(), name="outbox")
             log.info("configuration", extra=config.describe())
             print(f"isecom: HTTP on http://{config.http}  SMTP on {config.smtp}  (Ctrl-C stops)", flush=True)
             await stop.wait()
+            delivery.cancel()
         finally:
             if smtp_server is not None:
                 smtp_server.close()

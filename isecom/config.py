@@ -42,6 +42,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
     "log": {"format": (str, "plain"), "level": (str, "INFO")},
     "i18n": {"default_language": (str, "en")},
     "sessions": {"idle_minutes": (int, 30), "absolute_hours": (int, 12)},
+    "outbound": {"relay": (str, ""), "sender": (str, "isecom <no-reply@isecom.example>"), "require_tls": (bool, False)},
 }
 
 
@@ -69,7 +70,14 @@ class Config:
     default_language: Language
     session_idle: timedelta
     session_absolute: timedelta
+    outbound_relay: HostPort | None  # None: mail goes to the sink folder DATA/mail-sink
+    outbound_sender: str
+    outbound_require_tls: bool
     server_key: bytes = field(repr=False)
+
+    @property
+    def mail_sink(self) -> Path:
+        return self.data_dir / "mail-sink"
 
     @property
     def uses_tls(self) -> bool:
@@ -89,6 +97,7 @@ class Config:
             "log": f"{self.log_format}/{self.log_level}",
             "default_language": self.default_language.value,
             "sessions": f"idle {self.session_idle}, absolute {self.session_absolute}",
+            "outbound": str(self.outbound_relay) if self.outbound_relay else f"sink {self.mail_sink}",
             "server_key": "<from file>",
         }
 
@@ -143,6 +152,11 @@ def load(data_dir: Path, env: Mapping[str, str] | None = None, *, require_secret
         raise ConfigError("sessions.idle_minutes: between 1 and 1440")
     if not 1 <= absolute <= 24 * 7:
         raise ConfigError("sessions.absolute_hours: between 1 and 168")
+    relay_text = values["outbound"]["relay"]
+    relay = parse_host_port("outbound.relay", relay_text) if relay_text else None
+    sender = values["outbound"]["sender"]
+    if "@" not in sender or any(c in sender for c in "\r\n"):
+        raise ConfigError(f"outbound.sender: expected an address like 'isecom <no-reply@example.org>', got {sender!r}")
     key_file = _resolve(data_dir, values["secrets"]["server_key_file"])
     server_key = read_secret("secrets.server_key_file", key_file) if require_secrets else b""
     return Config(
@@ -159,6 +173,9 @@ def load(data_dir: Path, env: Mapping[str, str] | None = None, *, require_secret
         default_language=Language(language),
         session_idle=timedelta(minutes=idle),
         session_absolute=timedelta(hours=absolute),
+        outbound_relay=relay,
+        outbound_sender=sender,
+        outbound_require_tls=values["outbound"]["require_tls"],
         server_key=server_key,
     )
 

@@ -43,6 +43,11 @@ level = "INFO"
 [i18n]
 default_language = "en"                 # en, fr, es or ar
 
+[outbound]
+relay = ""                              # HOST:PORT of the SMTP relay; empty: mail is written to mail-sink/
+sender = "isecom <no-reply@isecom.example>"
+require_tls = false                     # refuse a relay that does not offer STARTTLS
+
 [sessions]
 idle_minutes = 30                       # signed out after this long without a request
 absolute_hours = 12                     # and after this long in any case

@@ -114,6 +114,10 @@ class Role(enum.StrEnum):
 
 
 class MemberStatus(enum.StrEnum):
+    APPLIED = "applied"  # official address not confirmed yet
+    PENDING_NOMINATION = "pending_nomination"
+    PENDING_AUTHORIZATION = "pending_authorization"
+    REJECTED = "rejected"
     PENDING_ACTIVATION = "pending_activation"
     ACTIVE = "active"
     SUSPENDED = "suspended"

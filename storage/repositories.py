@@ -11,7 +11,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from isecom.errors import Conflict
-from isecom.services.ports import Challenge, Credentials, Member, Session, ThrottleState, Token
+from isecom.services.ports import (
+    Application,
+    Challenge,
+    Credentials,
+    Member,
+    OutgoingMail,
+    QueuedMail,
+    Session,
+    ThrottleState,
+    Token,
+)
 from isecom.types import Country, Email, Language, MemberId, MemberStatus, Role
 from storage import tables as t
 
@@ -54,6 +64,20 @@ class Members:
     async def count_with_role(self, role: Role) -> int:
         query = select(func.count()).select_from(t.member_roles).where(t.member_roles.c.role == role.value)
         return int((await self._conn.execute(query)).scalar_one())
+
+    async def with_role(self, role: Role, country: Country) -> list[Member]:
+        query = (
+            select(t.members.c.id)
+            .join(t.member_roles, t.member_roles.c.member_id == t.members.c.id)
+            .where(
+                t.member_roles.c.role == role.value,
+                t.members.c.country == country.code,
+                t.members.c.status == MemberStatus.ACTIVE.value,
+            )
+            .order_by(t.members.c.name)
+        )
+        found = [await self.get(MemberId(i)) for i in (await self._conn.execute(query)).scalars()]
+        return [m for m in found if m is not None]
 
     async def set_status(self, member_id: MemberId, status: MemberStatus) -> None:
         await self._conn.execute(update(t.members).where(t.members.c.id == member_id.value).values(status=status.value))
@@ -327,3 +351,135 @@ class Throttle:
 
     async def clear(self, key: str) -> None:
         await self._conn.execute(delete(t.throttle).where(t.throttle.c.key == key))
+
+
+class Applications:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    @staticmethod
+    def _values(a: Application) -> dict[str, object]:
+        return {
+            "phone": a.phone,
+            "position": a.position,
+            "languages": ",".join(a.languages),
+            "nominator_email": str(a.nominator_email),
+            "submitted_at": a.submitted_at,
+            "nominated_by": a.nominated_by.value if a.nominated_by else None,
+            "nominated_at": a.nominated_at,
+            "authorized_by": a.authorized_by.value if a.authorized_by else None,
+            "authorized_at": a.authorized_at,
+            "decision_reason": a.decision_reason,
+            "membership_expires_at": a.membership_expires_at,
+        }
+
+    async def add(self, application: Application) -> None:
+        await self._conn.execute(
+            insert(t.applications).values(member_id=application.member_id.value, **self._values(application))
+        )
+
+    async def save(self, application: Application) -> None:
+        await self._conn.execute(
+            update(t.applications)
+            .where(t.applications.c.member_id == application.member_id.value)
+            .values(**self._values(application))
+        )
+
+    async def get(self, member_id: MemberId) -> Application | None:
+        query = select(t.applications).where(t.applications.c.member_id == member_id.value)
+        row = (await self._conn.execute(query)).first()
+        return None if row is None else _application(row._mapping)
+
+    async def pending(self, status: MemberStatus, country: Country | None) -> list[tuple[Member, Application]]:
+        query = (
+            select(t.applications.c.member_id)
+            .join(t.members, t.members.c.id == t.applications.c.member_id)
+            .where(t.members.c.status == status.value)
+            .order_by(t.applications.c.submitted_at)
+        )
+        if country is not None:
+            query = query.where(t.members.c.country == country.code)
+        found: list[tuple[Member, Application]] = []
+        for member_id in (await self._conn.execute(query)).scalars():
+            member = await Members(self._conn).get(MemberId(member_id))
+            application = await self.get(MemberId(member_id))
+            if member is not None and application is not None:
+                found.append((member, application))
+        return found
+
+
+def _application(m: RowMapping) -> Application:
+    return Application(
+        member_id=MemberId(m["member_id"]),
+        phone=m["phone"],
+        position=m["position"],
+        languages=tuple(x for x in m["languages"].split(",") if x),
+        nominator_email=Email.parse(m["nominator_email"]),
+        submitted_at=m["submitted_at"],
+        nominated_by=MemberId(m["nominated_by"]) if m["nominated_by"] else None,
+        nominated_at=m["nominated_at"],
+        authorized_by=MemberId(m["authorized_by"]) if m["authorized_by"] else None,
+        authorized_at=m["authorized_at"],
+        decision_reason=m["decision_reason"],
+        membership_expires_at=m["membership_expires_at"],
+    )
+
+
+class OutboxStore:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, mail: OutgoingMail) -> None:
+        await self._conn.execute(
+            insert(t.outbox).values(
+                recipient=str(mail.recipient),
+                template=mail.template,
+                language=mail.language.value,
+                sealed_values=mail.sealed_values,
+                created_at=mail.created_at,
+                attempts=0,
+                next_attempt_at=mail.created_at,
+            )
+        )
+
+    async def due(self, now: datetime, limit: int) -> list[QueuedMail]:
+        o = t.outbox.c
+        query = (
+            select(t.outbox)
+            .where(o.sent_at.is_(None), o.sealed_values.is_not(None), o.next_attempt_at <= now)
+            .order_by(o.id)
+            .limit(limit)
+        )
+        return [_queued(row._mapping) for row in await self._conn.execute(query)]
+
+    async def sent(self, mail_id: int, when: datetime) -> None:
+        await self._conn.execute(
+            update(t.outbox).where(t.outbox.c.id == mail_id).values(sent_at=when, sealed_values=None, last_error=None)
+        )
+
+    async def failed(self, mail_id: int, error: str, retry_at: datetime | None) -> None:
+        values: dict[str, object] = {"attempts": t.outbox.c.attempts + 1, "last_error": error[:300]}
+        if retry_at is None:
+            values["sealed_values"] = None  # given up: nothing secret stays behind
+        else:
+            values["next_attempt_at"] = retry_at
+        await self._conn.execute(update(t.outbox).where(t.outbox.c.id == mail_id).values(**values))
+
+    async def stuck(self, limit: int) -> list[QueuedMail]:
+        o = t.outbox.c
+        query = select(t.outbox).where(o.sent_at.is_(None), o.attempts > 0).order_by(o.id.desc()).limit(limit)
+        return [_queued(row._mapping) for row in await self._conn.execute(query)]
+
+
+def _queued(m: RowMapping) -> QueuedMail:
+    return QueuedMail(
+        id=m["id"],
+        mail=OutgoingMail(
+            recipient=Email.parse(m["recipient"]),
+            template=m["template"],
+            language=Language(m["language"]),
+            sealed_values=m["sealed_values"] or b"",
+            created_at=m["created_at"],
+        ),
+        attempts=m["attempts"],
+    )

@@ -12,7 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from isecom.errors import Unavailable
 from storage.audit_chain import Audit
-from storage.repositories import Challenges, CredentialStore, Members, Sessions, Throttle, Tokens
+from storage.repositories import (
+    Applications,
+    Challenges,
+    CredentialStore,
+    Members,
+    OutboxStore,
+    Sessions,
+    Throttle,
+    Tokens,
+)
 
 
 @dataclass(slots=True)
@@ -24,6 +33,8 @@ class SqlTransaction:
     credentials: CredentialStore
     challenges: Challenges
     throttle: Throttle
+    applications: Applications
+    outbox: OutboxStore
 
     @classmethod
     def on(cls, conn: AsyncConnection) -> SqlTransaction:
@@ -35,6 +46,8 @@ class SqlTransaction:
             CredentialStore(conn),
             Challenges(conn),
             Throttle(conn),
+            Applications(conn),
+            OutboxStore(conn),
         )
 
 

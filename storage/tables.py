@@ -162,3 +162,39 @@ throttle = Table(
     Column("last_failure_at", UTCDateTime(), nullable=False),
     Column("blocked_until", UTCDateTime(), nullable=True),
 )
+
+# The application behind a member (status lives on the member row).
+applications = Table(
+    "applications",
+    metadata,
+    Column("member_id", String(32), ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("phone", String(40), nullable=False),
+    Column("position", String(200), nullable=False),
+    Column("languages", String(100), nullable=False),
+    Column("nominator_email", String(254), nullable=False),
+    Column("submitted_at", UTCDateTime(), nullable=False),
+    Column("nominated_by", String(32), nullable=True),
+    Column("nominated_at", UTCDateTime(), nullable=True),
+    Column("authorized_by", String(32), nullable=True),
+    Column("authorized_at", UTCDateTime(), nullable=True),
+    Column("decision_reason", Text, nullable=True),
+    Column("membership_expires_at", UTCDateTime(), nullable=True),
+)
+
+# Mail waiting to leave through the relay. Values may hold links with tokens,
+# so they are sealed under a key derived from the server key and dropped once sent.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("recipient", String(254), nullable=False),
+    Column("template", String(64), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("sealed_values", LargeBinary, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime(), nullable=True),
+    Column("last_error", String(300), nullable=True),
+    Index("ix_outbox_pending", "sent_at", "next_attempt_at"),
+)

@@ -74,6 +74,40 @@ class Credentials:
 
 
 @dataclass(frozen=True, slots=True)
+class Application:
+    member_id: MemberId
+    phone: str
+    position: str
+    languages: tuple[str, ...]
+    nominator_email: Email
+    submitted_at: datetime
+    nominated_by: MemberId | None = None
+    nominated_at: datetime | None = None
+    authorized_by: MemberId | None = None
+    authorized_at: datetime | None = None
+    decision_reason: str | None = None
+    membership_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMail:
+    """A mail to send: a template and its values, sealed at rest (they may hold links with tokens)."""
+
+    recipient: Email
+    template: str
+    language: Language
+    sealed_values: bytes
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedMail:
+    id: int
+    mail: OutgoingMail
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
 class Challenge:
     id: bytes
     username: str
@@ -115,6 +149,9 @@ class MemberRepository(Protocol):
     async def count(self) -> int: ...
     async def count_with_role(self, role: Role) -> int: ...
     async def set_status(self, member_id: MemberId, status: MemberStatus) -> None: ...
+    async def with_role(self, role: Role, country: Country) -> list[Member]:
+        """Active members holding ``role`` in ``country``."""
+        ...
 
 
 class TokenRepository(Protocol):
@@ -148,6 +185,29 @@ class CredentialRepository(Protocol):
     async def replace(self, credentials: Credentials) -> None:
         """New salt, parameters, login key and wraps (a password change or recovery)."""
         ...
+
+
+class ApplicationRepository(Protocol):
+    async def add(self, application: Application) -> None: ...
+    async def get(self, member_id: MemberId) -> Application | None: ...
+    async def save(self, application: Application) -> None: ...
+    async def pending(self, status: MemberStatus, country: Country | None) -> list[tuple[Member, Application]]:
+        """Applications in ``status`` from ``country`` (None: every country), oldest first."""
+        ...
+
+
+class Outbox(Protocol):
+    async def add(self, mail: OutgoingMail) -> None: ...
+    async def due(self, now: datetime, limit: int) -> list[QueuedMail]: ...
+    async def sent(self, mail_id: int, when: datetime) -> None:
+        """Mark sent and drop the sealed values."""
+        ...
+
+    async def failed(self, mail_id: int, error: str, retry_at: datetime | None) -> None:
+        """Count a failed attempt; ``retry_at`` None gives up (kept, visible to administrators)."""
+        ...
+
+    async def stuck(self, limit: int) -> list[QueuedMail]: ...
 
 
 class ChallengeRepository(Protocol):
@@ -192,6 +252,10 @@ class Transaction(Protocol):
     def challenges(self) -> ChallengeRepository: ...
     @property
     def throttle(self) -> ThrottleRepository: ...
+    @property
+    def applications(self) -> ApplicationRepository: ...
+    @property
+    def outbox(self) -> Outbox: ...
 
 
 class Store(Protocol):

@@ -63,3 +63,18 @@ async def activated(instance: Instance) -> str:
         done = await client.activate(token, PASSWORD, now=instance.clock.now())
     instance.clock.advance(seconds=30)  # the activation's code is spent; the next step is fresh
     return done.totp_secret
+
+
+async def signed_in_member(
+    instance: Instance, email: str, *, name: str, country: str, agency: str, roles: list[str]
+) -> Client:
+    """A member created, activated and signed in through the API; the caller closes the client."""
+    new = members.NewMember.parse(email=email, name=name, country=country, agency=agency, roles=roles)
+    invitation = await members.create_member(
+        instance.context.store, instance.clock, instance.cfg.server_key, new, actor=None
+    )
+    client = instance.client()
+    done = await client.activate(invitation.activation_token, PASSWORD, now=instance.clock.now())
+    instance.clock.advance(seconds=30)
+    await client.sign_in(email, PASSWORD, instance.code(done.totp_secret))
+    return client

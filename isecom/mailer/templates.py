@@ -1,0 +1,77 @@
+"""The membership mails, in English source text; catalogs translate them.
+
+Mails carry no message content of any kind: only membership steps and links.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+def N_(text: str) -> str:  # noqa: N802 - the gettext marker Babel extracts
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    subject: str
+    body: str
+
+
+TEMPLATES: dict[str, Template] = {
+    "application.confirm": Template(
+        N_("Confirm your application to isecom"),
+        N_(
+            "Hello %(name)s,\n\nplease confirm that this is your official address by opening this link "
+            "within 24 hours:\n\n%(link)s\n\nIf you did not apply, ignore this mail."
+        ),
+    ),
+    "application.duplicate": Template(
+        N_("Someone applied to isecom with your address"),
+        N_(
+            "Hello,\n\nan application to isecom was made with this address, which already belongs to an "
+            "account. Nothing was changed. If you need help, sign in at %(base_url)s or contact your "
+            "administrator."
+        ),
+    ),
+    "application.to_nominate": Template(
+        N_("An application is waiting for your nomination"),
+        N_(
+            "Hello,\n\n%(applicant)s has applied to isecom and named you as the head of their agency. "
+            "Please review the application:\n\n%(link)s"
+        ),
+    ),
+    "application.to_authorize": Template(
+        N_("An application is waiting for your authorization"),
+        N_(
+            "Hello,\n\nthe application of %(applicant)s has been nominated by their agency head and now "
+            "needs the authorization of the National Central Bureau:\n\n%(link)s"
+        ),
+    ),
+    "application.rejected": Template(
+        N_("Your application to isecom"),
+        N_(
+            "Hello %(name)s,\n\nyour application was not accepted at the %(step)s step. The reason given:\n\n%(reason)s"
+        ),
+    ),
+    "application.approved": Template(
+        N_("Your isecom account is ready to activate"),
+        N_(
+            "Hello %(name)s,\n\nyour membership has been authorized. Activate your account within 7 days "
+            "with this single-use link:\n\n%(link)s\n\nYou will choose a password, set up an "
+            "authentication app and receive a recovery code."
+        ),
+    ),
+}
+
+STEPS = {"nomination": N_("nomination"), "authorization": N_("authorization")}
+
+
+def render(template: str, values: dict[str, str], gettext: Callable[[str], str]) -> tuple[str, str]:
+    """Subject and body in the language of ``gettext``; unknown placeholders are an error."""
+    found = TEMPLATES[template]
+    values = dict(values)
+    if "step" in values:
+        values["step"] = gettext(STEPS.get(values["step"], values["step"]))
+    return gettext(found.subject), gettext(found.body) % values

@@ -1,0 +1,290 @@
+"""Membership by application: confirm the official address, nomination, authorization.
+
+The network's rule: an applicant is nominated by the head of their national
+agency and authorized by the head of their country's National Central Bureau.
+Each step is one transaction that records the decision in the audit log and
+queues the mail announcing it, so a mail never announces an uncommitted step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from isecom.errors import InvalidInput, NotFound, TokenInvalid
+from isecom.services import outbox, tokens
+from isecom.services.ports import Application, AuditEntry, Clock, Member, Store, Transaction
+from isecom.types import Country, Email, Language, MemberId, MemberStatus, Role, parse_name
+
+CONFIRM = "confirm"
+CONFIRM_TTL = timedelta(hours=24)
+DEFAULT_TERM = timedelta(days=730)
+MAX_TERM = timedelta(days=5 * 365)
+LANGUAGES = frozenset({"en", "fr", "es", "ar", "pt", "ru", "zh", "de", "it"})
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationForm:
+    email: Email
+    name: str
+    phone: str
+    agency: str
+    country: Country
+    position: str
+    languages: tuple[str, ...]
+    nominator_email: Email
+    language: Language
+
+    @classmethod
+    def parse(cls, raw: dict[str, object]) -> ApplicationForm:
+        def text(name: str, limit: int = 200) -> str:
+            value = raw.get(name)
+            return parse_name(value if isinstance(value, str) else "", field=name, max_length=limit)
+
+        phone = text("phone", 40)
+        if not all(c.isdigit() or c in "+-() ." for c in phone) or sum(c.isdigit() for c in phone) < 6:
+            raise InvalidInput("Give a phone number with its country code, e.g. +33 1 23 45 67 89.", field="phone")
+        languages = raw.get("languages")
+        if not isinstance(languages, list) or not languages or not all(x in LANGUAGES for x in languages):
+            raise InvalidInput("Choose at least one working language.", field="languages")
+        language = raw.get("language", "en")
+        return cls(
+            email=Email.parse(str(raw.get("email", "")), field="email"),
+            name=text("name"),
+            phone=phone,
+            agency=text("agency"),
+            country=Country.parse(str(raw.get("country", ""))),
+            position=text("position"),
+            languages=tuple(dict.fromkeys(str(x) for x in languages)),
+            nominator_email=Email.parse(str(raw.get("nominator_email", "")), field="nominator_email"),
+            language=Language(language) if language in ("en", "fr", "es", "ar") else Language.EN,
+        )
+
+
+async def apply(store: Store, clock: Clock, server_key: bytes, form: ApplicationForm, *, base_url: str) -> None:
+    """Record an application and mail a confirmation link to the official address.
+
+    The answer is the same whether or not the address is already known, so the
+    form does not reveal who is a member; the known address gets a notice instead.
+    """
+    now = clock.now()
+    async with store.transaction() as tx:
+        existing = await tx.members.by_email(form.email)
+        if existing is not None:
+            await outbox.enqueue(
+                tx,
+                clock,
+                server_key,
+                to=form.email,
+                template="application.duplicate",
+                language=existing.language,
+                values={"base_url": base_url},
+            )
+            return
+        member = Member(
+            id=MemberId.new(),
+            email=form.email,
+            name=form.name,
+            country=form.country,
+            agency=form.agency,
+            roles=frozenset({Role.MEMBER}),
+            status=MemberStatus.APPLIED,
+            language=form.language,
+            created_at=now,
+        )
+        await tx.members.add(member)
+        await tx.applications.add(
+            Application(
+                member_id=member.id,
+                phone=form.phone,
+                position=form.position,
+                languages=form.languages,
+                nominator_email=form.nominator_email,
+                submitted_at=now,
+            )
+        )
+        token = await tokens.issue(tx, clock, server_key, purpose=CONFIRM, member_id=member.id, ttl=CONFIRM_TTL)
+        await outbox.enqueue(
+            tx,
+            clock,
+            server_key,
+            to=form.email,
+            template="application.confirm",
+            language=form.language,
+            values={"name": form.name, "link": f"{base_url}/apply/confirm#{token}"},
+        )
+        await tx.audit.record(AuditEntry(now, None, "application.submitted", member.id.value, {}))
+
+
+async def confirm(store: Store, clock: Clock, server_key: bytes, token: str, *, base_url: str) -> Member:
+    """The address is confirmed: the application goes to the nominating agency head."""
+    now = clock.now()
+    async with store.transaction() as tx:
+        found = await tokens.redeem(tx, clock, server_key, purpose=CONFIRM, token=token)
+        member = await tx.members.get(found.member_id)
+        application = await tx.applications.get(found.member_id)
+        if member is None or application is None or member.status is not MemberStatus.APPLIED:
+            raise TokenInvalid()
+        await tx.members.set_status(member.id, MemberStatus.PENDING_NOMINATION)
+        nominator = await tx.members.by_email(application.nominator_email)
+        if nominator is not None and _may_nominate(nominator, member):
+            await outbox.enqueue(
+                tx,
+                clock,
+                server_key,
+                to=nominator.email,
+                template="application.to_nominate",
+                language=nominator.language,
+                values={"applicant": member.name, "link": f"{base_url}/review"},
+            )
+        await tx.audit.record(AuditEntry(now, None, "application.confirmed", member.id.value, {}))
+    return replace(member, status=MemberStatus.PENDING_NOMINATION)
+
+
+def _may_nominate(actor: Member, applicant: Member) -> bool:
+    if Role.ADMIN in actor.roles:
+        return True
+    return (
+        Role.AGENCY_HEAD in actor.roles
+        and actor.country == applicant.country
+        and actor.agency.casefold() == applicant.agency.casefold()
+    )
+
+
+def _may_authorize(actor: Member, applicant: Member) -> bool:
+    return Role.ADMIN in actor.roles or (Role.NCB_HEAD in actor.roles and actor.country == applicant.country)
+
+
+async def pending(store: Store, actor: Member) -> dict[str, list[tuple[Member, Application]]]:
+    """What ``actor`` may decide: nominations for their agency, authorizations for their country."""
+    country = None if Role.ADMIN in actor.roles else actor.country
+    async with store.transaction() as tx:
+        nominations = await tx.applications.pending(MemberStatus.PENDING_NOMINATION, country)
+        authorizations = await tx.applications.pending(MemberStatus.PENDING_AUTHORIZATION, country)
+    return {
+        "nomination": [(m, a) for m, a in nominations if _may_nominate(actor, m)],
+        "authorization": [(m, a) for m, a in authorizations if _may_authorize(actor, m)],
+    }
+
+
+async def _load(tx: Transaction, member_id: MemberId, status: MemberStatus) -> tuple[Member, Application]:
+    member = await tx.members.get(member_id)
+    application = await tx.applications.get(member_id)
+    if member is None or application is None or member.status is not status:
+        raise NotFound("No such application is waiting for this decision.")
+    return member, application
+
+
+def _reason(reason: str | None, required: bool) -> str | None:
+    if reason is None or not reason.strip():
+        if required:
+            raise InvalidInput("Give a reason for the rejection; the applicant will read it.", field="reason")
+        return None
+    if len(reason) > 2000:
+        raise InvalidInput("A reason is at most 2000 characters.", field="reason")
+    return reason.strip()
+
+
+async def _reject(
+    tx: Transaction, clock: Clock, server_key: bytes, actor: Member, member: Member, reason: str, step: str
+) -> None:
+    await tx.members.set_status(member.id, MemberStatus.REJECTED)
+    await outbox.enqueue(
+        tx,
+        clock,
+        server_key,
+        to=member.email,
+        template="application.rejected",
+        language=member.language,
+        values={"name": member.name, "reason": reason, "step": step},
+    )
+    await tx.audit.record(
+        AuditEntry(clock.now(), actor.id, f"application.{step}_rejected", member.id.value, {"reason": reason})
+    )
+
+
+async def nominate(
+    store: Store,
+    clock: Clock,
+    server_key: bytes,
+    actor: Member,
+    member_id: MemberId,
+    *,
+    endorse: bool,
+    reason: str | None,
+    base_url: str,
+) -> None:
+    now = clock.now()
+    async with store.transaction() as tx:
+        member, application = await _load(tx, member_id, MemberStatus.PENDING_NOMINATION)
+        if not _may_nominate(actor, member):
+            raise NotFound("No such application is waiting for this decision.")
+        text = _reason(reason, required=not endorse)
+        if not endorse:
+            await _reject(tx, clock, server_key, actor, member, text or "", "nomination")
+            return
+        await tx.applications.save(replace(application, nominated_by=actor.id, nominated_at=now))
+        await tx.members.set_status(member.id, MemberStatus.PENDING_AUTHORIZATION)
+        for head in await tx.members.with_role(Role.NCB_HEAD, member.country):
+            await outbox.enqueue(
+                tx,
+                clock,
+                server_key,
+                to=head.email,
+                template="application.to_authorize",
+                language=head.language,
+                values={"applicant": member.name, "link": f"{base_url}/review"},
+            )
+        await tx.audit.record(
+            AuditEntry(now, actor.id, "application.nominated", member.id.value, {"reason": text or ""})
+        )
+
+
+async def authorize(
+    store: Store,
+    clock: Clock,
+    server_key: bytes,
+    actor: Member,
+    member_id: MemberId,
+    *,
+    approve: bool,
+    reason: str | None,
+    term: timedelta = DEFAULT_TERM,
+    base_url: str,
+) -> None:
+    now = clock.now()
+    if not timedelta(days=1) <= term <= MAX_TERM:
+        raise InvalidInput("A membership lasts between one day and five years.", field="term_days")
+    async with store.transaction() as tx:
+        member, application = await _load(tx, member_id, MemberStatus.PENDING_AUTHORIZATION)
+        if not _may_authorize(actor, member):
+            raise NotFound("No such application is waiting for this decision.")
+        text = _reason(reason, required=not approve)
+        if not approve:
+            await _reject(tx, clock, server_key, actor, member, text or "", "authorization")
+            return
+        await tx.applications.save(
+            replace(application, authorized_by=actor.id, authorized_at=now, membership_expires_at=now + term)
+        )
+        await tx.members.set_status(member.id, MemberStatus.PENDING_ACTIVATION)
+        token = await tokens.issue(
+            tx, clock, server_key, purpose=tokens.ACTIVATION, member_id=member.id, ttl=tokens.ACTIVATION_TTL
+        )
+        await outbox.enqueue(
+            tx,
+            clock,
+            server_key,
+            to=member.email,
+            template="application.approved",
+            language=member.language,
+            values={"name": member.name, "link": f"{base_url}/activate#{token}"},
+        )
+        await tx.audit.record(
+            AuditEntry(
+                now,
+                actor.id,
+                "application.authorized",
+                member.id.value,
+                {"expires": (now + term).date().isoformat(), "reason": text or ""},
+            )
+        )
