@@ -6,7 +6,9 @@ import argparse
 
 from isecom import config, logs
 from isecom.clock import SystemClock
-from isecom.services import audit, members
+from isecom.errors import InvalidInput
+from isecom.services import admin, audit, members
+from isecom.types import Email
 
 
 def _new_member(args: argparse.Namespace, roles: list[str]) -> members.NewMember:
@@ -61,3 +63,34 @@ async def audit_verify(args: argparse.Namespace) -> int:
         return 0
     print(f"audit log BROKEN at entry {verdict.first_broken}: {verdict.problem}")
     return 1
+
+
+async def change_membership(args: argparse.Namespace) -> int:
+    from isecom import app
+
+    cfg = config.load(args.data)
+    await app.check_database(cfg)
+    async with app.open_context(cfg) as context:
+        member = await admin.change_membership(
+            context.store, SystemClock(), None, action=args.action, email=Email.parse(args.email), reason=args.reason
+        )
+    print(f"{member.email}: {member.status.value.replace('_', ' ')}")
+    return 0
+
+
+async def import_members(args: argparse.Namespace) -> int:
+    from isecom import app
+
+    cfg = config.load(args.data)
+    try:
+        text = args.csv.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cannot read {args.csv}: {exc}") from None
+    rows = admin.parse_csv(text)
+    await app.check_database(cfg)
+    async with app.open_context(cfg) as context:
+        invitations = await admin.import_members(context.store, SystemClock(), cfg.server_key, rows, actor=None)
+    print(f"imported {len(invitations)} members; one-time activation links (valid 7 days):")
+    for invitation in invitations:
+        print(f"  {invitation.member.email}: {cfg.public_url}/activate#{invitation.activation_token}")
+    return 0

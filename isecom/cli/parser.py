@@ -61,6 +61,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     member.set_defaults(run=admin.create_member)
 
+    for action, text in (
+        ("suspend", "suspend an active membership (signs the member out)"),
+        ("reinstate", "reinstate a suspended membership"),
+        ("expire", "end a membership at its term (signs the member out)"),
+        ("revoke", "revoke a membership for good (signs the member out)"),
+    ):
+        change = admin_commands.add_parser(action, help=text)
+        _data(change)
+        change.add_argument("--email", required=True)
+        change.add_argument("--reason", required=True, help="kept in the audit log")
+        change.set_defaults(run=admin.change_membership, action=action)
+    importer = admin_commands.add_parser(
+        "import-members", help="create pre-approved members from a CSV file and print their activation links"
+    )
+    _data(importer)
+    importer.add_argument(
+        "--csv", type=Path, required=True, help="header: email,name,country,agency[,roles][,language]; roles a;b"
+    )
+    importer.set_defaults(run=admin.import_members)
+
     audit = commands.add_parser("audit", help="the hash-chained audit log")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="AUDIT_COMMAND")
     verify = audit_commands.add_parser("verify", help="prove the chain intact or name the first broken entry")

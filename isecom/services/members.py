@@ -44,7 +44,7 @@ async def create_first_admin(store: Store, clock: Clock, server_key: bytes, new:
     async with store.transaction() as tx:
         if await tx.members.count_with_role(Role.ADMIN):
             raise Conflict("A platform administrator already exists; use the admin pages to add others.")
-        return await _create(tx, clock, server_key, new, roles=new.roles | {Role.ADMIN}, action="admin.first_created")
+        return await create_in(tx, clock, server_key, new, roles=new.roles | {Role.ADMIN}, action="admin.first_created")
 
 
 async def create_member(
@@ -52,10 +52,10 @@ async def create_member(
 ) -> Invitation:
     """Create a pre-approved member awaiting activation (bulk onboarding, demo data)."""
     async with store.transaction() as tx:
-        return await _create(tx, clock, server_key, new, roles=new.roles, action="member.created", actor=actor)
+        return await create_in(tx, clock, server_key, new, roles=new.roles, action="member.created", actor=actor)
 
 
-async def _create(
+async def create_in(
     tx: Transaction,
     clock: Clock,
     server_key: bytes,

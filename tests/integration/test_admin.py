@@ -1,0 +1,90 @@
+"""Administrators suspend, reinstate, expire and revoke memberships; bulk onboarding from CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from isecom.client import ClientError
+from isecom.services import audit
+from tests.conftest import run_cli
+from tests.integration.conftest import PASSWORD, Instance, activated, signed_in_member
+
+
+async def test_admin_suspends_and_reinstates_and_the_member_is_signed_out(instance: Instance) -> None:
+    secret = await activated(instance)
+    admin = await signed_in_member(
+        instance,
+        "ada.admin@isecom.example",
+        name="Ada Admin",
+        country="FR",
+        agency="Demo Platform Operations",
+        roles=["admin"],
+    )
+    instance.clock.advance(seconds=30)
+    try:
+        async with instance.client() as member:
+            signed = await member.sign_in("mei.tan@isecom.example", PASSWORD, instance.code(secret))
+            path = f"/api/v1/admin/members/{signed.member['id']}"
+            with pytest.raises(ClientError) as caught:  # a member is not an administrator
+                await member._call("POST", f"{path}/suspend", {"reason": "testing"})
+            assert caught.value.status == 403
+            with pytest.raises(ClientError) as caught:
+                await admin._call("POST", f"{path}/suspend", {})
+            assert caught.value.status == 400
+            done = await admin._call("POST", f"{path}/suspend", {"reason": "Left the agency (fictional)."})
+            assert done["member"]["status"] == "suspended"
+            with pytest.raises(ClientError) as caught:
+                await member.session()
+            assert caught.value.status == 401
+            with pytest.raises(ClientError) as caught:  # cannot suspend twice
+                await admin._call("POST", f"{path}/suspend", {"reason": "again"})
+            assert caught.value.status == 409
+            await admin._call("POST", f"{path}/reinstate", {"reason": "Back in post."})
+        instance.clock.advance(seconds=30)
+        async with instance.client() as member:
+            await member.sign_in("mei.tan@isecom.example", PASSWORD, instance.code(secret))
+        await admin._call("POST", f"{path}/revoke", {"reason": "Membership withdrawn."})
+        with pytest.raises(ClientError) as caught:
+            await admin._call("POST", f"{path}/reinstate", {"reason": "no"})
+        assert caught.value.status == 409
+        with pytest.raises(ClientError) as caught:
+            await admin._call("POST", f"{path}/promote", {"reason": "no"})
+        assert caught.value.status == 400
+    finally:
+        await admin.close()
+    async with instance.context.store.transaction() as tx:
+        actions = [e.action for e in await tx.audit.recent(30)]
+    assert {"membership.suspend", "membership.reinstate", "membership.revoke"} <= set(actions)
+    assert (await audit.verify(instance.context.store)).intact
+
+
+def test_csv_import_is_all_or_nothing_and_prints_links(tmp_path: Path) -> None:
+    data = tmp_path / "inst"
+    assert run_cli("init", data=data).returncode == 0
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "email,name,country,agency,roles,language\n"
+        "ana.silva@isecom.example,Ana Silva,BR,Demo Federal Prosecution Service,,es\n"
+        "kofi.mensah@isecom.example,Kofi Mensah,GH,Demo Economic Crime Office,agency_head;ncb_head,en\n",
+        encoding="utf-8",
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "email,name,country,agency\nlee.park@isecom.example,Lee Park,KR,Demo Prosecutors\nbroken,No Mail,KR,X\n",
+        encoding="utf-8",
+    )
+    result = run_cli("admin", "import-members", "--csv", str(bad), data=data)
+    assert result.returncode == 1 and "line 3" in result.stderr
+    result = run_cli("admin", "import-members", "--csv", str(good), data=data)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("/activate#") == 2
+    again = run_cli("admin", "import-members", "--csv", str(good), data=data)
+    assert again.returncode == 1 and "already a member" in again.stderr
+    suspend = run_cli("admin", "suspend", "--email", "ana.silva@isecom.example", "--reason", "x", data=data)
+    assert suspend.returncode == 1 and "cannot be suspended" in suspend.stderr
+    revoke = run_cli("admin", "revoke", "--email", "ana.silva@isecom.example", "--reason", "test", data=data)
+    assert revoke.returncode == 0 and "revoked" in revoke.stdout
+    verify = run_cli("audit", "verify", data=data)
+    assert verify.returncode == 0 and "intact: 3 entries" in verify.stdout  # two imports, one revocation
