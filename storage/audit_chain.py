@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from datetime import UTC
+from collections.abc import AsyncIterator, Collection
+from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
@@ -49,10 +49,28 @@ class Audit:
         else:
             await self._conn.execute(insert(t.audit_head).values(id=1, seq=seq, hash=digest))
 
-    async def recent(self, limit: int, *, subject: str | None = None) -> list[AuditEntry]:
-        query = select(t.audit_log).order_by(t.audit_log.c.seq.desc()).limit(limit)
+    async def recent(
+        self,
+        limit: int,
+        *,
+        subject: str | None = None,
+        actions: Collection[str] | None = None,
+        action_prefix: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[AuditEntry]:
+        log = t.audit_log.c
+        query = select(t.audit_log).order_by(log.seq.desc()).limit(limit)
         if subject is not None:
-            query = query.where(t.audit_log.c.subject == subject)
+            query = query.where(log.subject == subject)
+        if actions is not None:
+            query = query.where(log.action.in_(list(actions)))
+        if action_prefix:
+            query = query.where(log.action.startswith(action_prefix, autoescape=True))
+        if since is not None:
+            query = query.where(log.at >= since)
+        if until is not None:
+            query = query.where(log.at < until)
         return [_entry(row._mapping) for row in await self._conn.execute(query)]
 
     async def chain(self) -> AsyncIterator[ChainedEntry]:

@@ -1,11 +1,18 @@
-"""JSON API for administrators (``/api/v1/admin``): membership actions."""
+"""JSON API for administrators (``/api/v1/admin``): membership actions and the audit log."""
 
 from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
 
 from isecom.errors import InvalidInput
-from isecom.services import admin
+from isecom.services import admin, audit
+from isecom.services.ports import AuditEntry
 from isecom.types import MemberId
 from webmail.api import member_json, read_json
 from webmail.keys import CONTEXT
@@ -30,3 +37,73 @@ async def change_membership(request: web.Request) -> web.Response:
         reason=reason,
     )
     return web.json_response({"member": member_json(member)})
+
+
+def _when(request: web.Request, name: str) -> datetime | None:
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(
+            f"{name} must be a date or time like 2026-11-28 or 2026-11-28T09:00:00Z.", field=name
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def entry_json(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "at": entry.at.isoformat(),
+        "actor": entry.actor.value if entry.actor else None,
+        "action": entry.action,
+        "subject": entry.subject,
+        "detail": entry.detail,
+    }
+
+
+@routes.get("/api/v1/admin/audit")
+async def audit_log(request: web.Request) -> web.StreamResponse:
+    """Filter the audit log; ``format=csv`` downloads it."""
+    context = request.config_dict[CONTEXT]
+    try:
+        limit = int(request.query.get("limit", "500"))
+    except ValueError:
+        raise InvalidInput("limit must be a whole number.", field="limit") from None
+    entries = await audit.search(
+        context.store,
+        request[MEMBER],
+        action_prefix=request.query.get("action") or None,
+        subject=request.query.get("subject") or None,
+        since=_when(request, "since"),
+        until=_when(request, "until"),
+        limit=limit,
+    )
+    if request.query.get("format", "json") == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["at", "actor", "action", "subject", "detail"])
+        for entry in entries:
+            writer.writerow(
+                [
+                    entry.at.isoformat(),
+                    entry.actor.value if entry.actor else "",
+                    entry.action,
+                    entry.subject or "",
+                    json.dumps(entry.detail, ensure_ascii=False, sort_keys=True),
+                ]
+            )
+        return web.Response(
+            text=out.getvalue(),
+            content_type="text/csv",
+            charset="utf-8",
+            headers={"Content-Disposition": 'attachment; filename="isecom-audit.csv"'},
+        )
+    return web.json_response({"entries": [entry_json(e) for e in entries]})
+
+
+@routes.get("/api/v1/me/security-events")
+async def own_events(request: web.Request) -> web.Response:
+    context = request.config_dict[CONTEXT]
+    entries = await audit.own_security_events(context.store, request[MEMBER])
+    return web.json_response({"events": [entry_json(e) for e in entries]})

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from isecom.crypto.chain import GENESIS, entry_hash
-from isecom.services.ports import Store
+from isecom.errors import Forbidden
+from isecom.services.ports import AuditEntry, Member, Store
+from isecom.types import Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +47,51 @@ async def verify(store: Store) -> Verdict:
     if count and (head is None or head != (count, expected_prev)):
         return Verdict(count, count, "the newest entries were removed")
     return Verdict(count, None)
+
+
+SECURITY_EVENTS = frozenset(
+    {
+        "member.activated",
+        "signin.success",
+        "signin.failure",
+        "signin.throttled",
+        "session.signed_out",
+        "session.revoked",
+        "session.revoked_others",
+        "password.changed",
+        "password.change_failed",
+        "recovery.used",
+        "recovery.failed",
+        "membership.suspend",
+        "membership.reinstate",
+        "membership.expire",
+        "membership.revoke",
+        "keys.reset",
+    }
+)
+MAX_EXPORT = 100_000
+
+
+async def own_security_events(store: Store, member: Member, limit: int = 100) -> list[AuditEntry]:
+    """What a member sees of the log: security events about their own account."""
+    async with store.transaction() as tx:
+        return await tx.audit.recent(min(limit, 500), subject=member.id.value, actions=SECURITY_EVENTS)
+
+
+async def search(
+    store: Store,
+    actor: Member,
+    *,
+    action_prefix: str | None,
+    subject: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+) -> list[AuditEntry]:
+    """Administrators filter the whole log."""
+    if Role.ADMIN not in actor.roles:
+        raise Forbidden("Only platform administrators can read the audit log.")
+    async with store.transaction() as tx:
+        return await tx.audit.recent(
+            max(1, min(limit, MAX_EXPORT)), subject=subject, action_prefix=action_prefix, since=since, until=until
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -230,7 +230,19 @@ class AuditLog(Protocol):
         """Append, extending the hash chain (isecom.crypto.chain) in the caller's transaction."""
         ...
 
-    async def recent(self, limit: int, *, subject: str | None = None) -> list[AuditEntry]: ...
+    async def recent(
+        self,
+        limit: int,
+        *,
+        subject: str | None = None,
+        actions: Collection[str] | None = None,
+        action_prefix: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[AuditEntry]:
+        """Newest first, filtered."""
+        ...
+
     def chain(self) -> AsyncIterator[ChainedEntry]: ...
     async def head(self) -> tuple[int, bytes] | None: ...
 

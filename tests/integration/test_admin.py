@@ -88,3 +88,39 @@ def test_csv_import_is_all_or_nothing_and_prints_links(tmp_path: Path) -> None:
     assert revoke.returncode == 0 and "revoked" in revoke.stdout
     verify = run_cli("audit", "verify", data=data)
     assert verify.returncode == 0 and "intact: 3 entries" in verify.stdout  # two imports, one revocation
+
+
+async def test_audit_filter_export_and_own_events(instance: Instance) -> None:
+    import csv
+    import io
+
+    secret = await activated(instance)
+    admin = await signed_in_member(
+        instance,
+        "ada.admin@isecom.example",
+        name="Ada Admin",
+        country="FR",
+        agency="Demo Platform Operations",
+        roles=["admin"],
+    )
+    try:
+        async with instance.client() as member:
+            with pytest.raises(ClientError):
+                await member.sign_in("mei.tan@isecom.example", "wrong password", instance.code(secret))
+            await member.sign_in("mei.tan@isecom.example", PASSWORD, instance.code(secret))
+            own = await member._call("GET", "/api/v1/me/security-events")
+            assert [e["action"] for e in own["events"]][:3] == ["signin.success", "signin.failure", "member.activated"]
+            with pytest.raises(ClientError) as caught:
+                await member._call("GET", "/api/v1/admin/audit")
+            assert caught.value.status == 403
+        found = await admin._call("GET", "/api/v1/admin/audit?action=signin.&limit=50")
+        assert {e["action"] for e in found["entries"]} == {"signin.success", "signin.failure"}
+        with pytest.raises(ClientError) as caught:
+            await admin._call("GET", "/api/v1/admin/audit?since=yesterday")
+        assert caught.value.status == 400
+        async with admin._http.get(f"{instance.url}/api/v1/admin/audit?format=csv&action=member.") as response:
+            assert response.status == 200 and response.content_type == "text/csv"
+            rows = list(csv.DictReader(io.StringIO(await response.text())))
+        assert {r["action"] for r in rows} == {"member.created", "member.activated"}
+    finally:
+        await admin.close()
