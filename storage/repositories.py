@@ -279,6 +279,9 @@ class CredentialStore:
         )
         return result.rowcount == 1
 
+    async def delete(self, member_id: MemberId) -> None:
+        await self._conn.execute(delete(t.credentials).where(t.credentials.c.member_id == member_id.value))
+
     async def replace(self, c: Credentials) -> None:
         await self._conn.execute(
             update(t.credentials)

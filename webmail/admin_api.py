@@ -21,7 +21,7 @@ from webmail.middleware import MEMBER
 routes = web.RouteTableDef()
 
 
-@routes.post("/api/v1/admin/members/{id}/{action}")
+@routes.post("/api/v1/admin/members/{id}/{action:suspend|reinstate|expire|revoke}")
 async def change_membership(request: web.Request) -> web.Response:
     body = await read_json(request)
     reason = body.get("reason")
@@ -107,3 +107,23 @@ async def own_events(request: web.Request) -> web.Response:
     context = request.config_dict[CONTEXT]
     entries = await audit.own_security_events(context.store, request[MEMBER])
     return web.json_response({"events": [entry_json(e) for e in entries]})
+
+
+@routes.post("/api/v1/admin/members/{id}/reset-keys")
+async def reset_keys(request: web.Request) -> web.Response:
+    """New keys after a fresh authorization (administrator or the country's NCB head)."""
+    body = await read_json(request)
+    reason = body.get("reason")
+    if not isinstance(reason, str):
+        raise InvalidInput("Give a reason; it is kept in the audit log.", field="reason")
+    context = request.config_dict[CONTEXT]
+    member = await admin.reset_keys(
+        context.store,
+        context.clock,
+        context.config.server_key,
+        request[MEMBER],
+        MemberId.parse(request.match_info["id"], field="id"),
+        reason=reason,
+        base_url=context.config.public_url,
+    )
+    return web.json_response({"member": member_json(member)})

@@ -63,6 +63,22 @@ TEMPLATES: dict[str, Template] = {
             "authentication app and receive a recovery code."
         ),
     ),
+    "security.signin_failures": Template(
+        N_("Repeated failed sign-ins to your isecom account"),
+        N_(
+            "Hello %(name)s,\n\nthere were several failed attempts to sign in to your account, and sign-in is "
+            "paused for a while. If this was not you, tell your administrator; your password and keys are not "
+            "known to the server, so the attempts cannot have succeeded without them."
+        ),
+    ),
+    "keys.reset": Template(
+        N_("New keys for your isecom account"),
+        N_(
+            "Hello %(name)s,\n\nafter a new authorization your account gets new keys. Mail encrypted to your old "
+            "keys can no longer be opened by anyone, including you. Activate your account again within 7 days:"
+            "\n\n%(link)s"
+        ),
+    ),
 }
 
 STEPS = {"nomination": N_("nomination"), "authorization": N_("authorization")}

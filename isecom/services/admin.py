@@ -7,6 +7,7 @@ import io
 from dataclasses import replace
 
 from isecom.errors import Conflict, Forbidden, InvalidInput, NotFound
+from isecom.services import outbox, tokens
 from isecom.services.members import Invitation, NewMember, create_in
 from isecom.services.ports import AuditEntry, Clock, Member, Store
 from isecom.types import Email, MemberId, MemberStatus, Role
@@ -121,3 +122,53 @@ async def import_members(
             for new in rows
         ]
     return invitations
+
+
+async def reset_keys(
+    store: Store,
+    clock: Clock,
+    server_key: bytes,
+    actor: Member | None,
+    member_id: MemberId,
+    *,
+    reason: str,
+    base_url: str,
+) -> Member:
+    """The honest "lost everything" path: new keys after a fresh authorization; old mail stays unreadable.
+
+    Only an administrator or the NCB head of the member's country may do it. The
+    old credentials are deleted, every session ends, and a new activation link is mailed.
+    """
+    if not reason.strip() or len(reason) > 2000:
+        raise InvalidInput("Give a reason (at most 2000 characters); it is kept in the audit log.", field="reason")
+    now = clock.now()
+    async with store.transaction() as tx:
+        member = await tx.members.get(member_id)
+        allowed = (
+            actor is None
+            or Role.ADMIN in actor.roles
+            or (member is not None and Role.NCB_HEAD in actor.roles and actor.country == member.country)
+        )
+        if member is None or not allowed:
+            raise NotFound("No such member.")
+        if member.status not in (MemberStatus.ACTIVE, MemberStatus.PENDING_ACTIVATION):
+            raise Conflict("Only an active member, or one awaiting activation, can get new keys.")
+        await tx.credentials.delete(member.id)
+        await tx.sessions.revoke_all(member.id, now)
+        await tx.members.set_status(member.id, MemberStatus.PENDING_ACTIVATION)
+        token = await tokens.issue(
+            tx, clock, server_key, purpose=tokens.ACTIVATION, member_id=member.id, ttl=tokens.ACTIVATION_TTL
+        )
+        await outbox.enqueue(
+            tx,
+            clock,
+            server_key,
+            to=member.email,
+            template="keys.reset",
+            language=member.language,
+            values={"name": member.name, "link": f"{base_url}/activate#{token}"},
+        )
+        await tx.audit.record(
+            AuditEntry(now, actor.id if actor else None, "keys.reset", member.id.value, {"reason": reason.strip()})
+        )
+    return replace(member, status=MemberStatus.PENDING_ACTIVATION)

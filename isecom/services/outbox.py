@@ -16,6 +16,8 @@ TEMPLATES = frozenset(
         "application.to_authorize",
         "application.rejected",
         "application.approved",
+        "security.signin_failures",
+        "keys.reset",
     }
 )
 

@@ -186,6 +186,10 @@ class CredentialRepository(Protocol):
         """New salt, parameters, login key and wraps (a password change or recovery)."""
         ...
 
+    async def delete(self, member_id: MemberId) -> None:
+        """Forget the credentials (new keys after a fresh authorization)."""
+        ...
+
 
 class ApplicationRepository(Protocol):
     async def add(self, application: Application) -> None: ...

@@ -16,7 +16,7 @@ from isecom.crypto import keys
 from isecom.crypto.errors import CryptoError
 from isecom.crypto.tokens import open_at_rest
 from isecom.errors import InvalidInput, Unauthenticated
-from isecom.services import sessions, throttle
+from isecom.services import outbox, sessions, throttle
 from isecom.services.ports import AuditEntry, Challenge, Clock, Credentials, Member, Store, Transaction
 from isecom.types import Email, MemberStatus
 
@@ -119,10 +119,20 @@ async def login(
         else:
             for key in keys_to_check:
                 state = await throttle.fail(tx, key, now)
-                if state.blocked_until is not None and state.failures == throttle.FREE_FAILURES["account"] + 1:
-                    await tx.audit.record(
-                        AuditEntry(now, None, "signin.throttled", member.id.value if member else None, {"key": key[:8]})
-                    )
+                first_block = state.failures == throttle.FREE_FAILURES[key.partition(":")[0]] + 1
+                if state.blocked_until is not None and first_block:
+                    subject = member.id.value if member else None
+                    await tx.audit.record(AuditEntry(now, None, "signin.throttled", subject, {"key": key[:8]}))
+                    if member is not None and key.startswith("account:") and credentials is not None:
+                        await outbox.enqueue(
+                            tx,
+                            clock,
+                            server_key,
+                            to=member.email,
+                            template="security.signin_failures",
+                            language=member.language,
+                            values={"name": member.name},
+                        )
             await tx.audit.record(
                 AuditEntry(
                     now,

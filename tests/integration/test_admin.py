@@ -51,7 +51,7 @@ async def test_admin_suspends_and_reinstates_and_the_member_is_signed_out(instan
         assert caught.value.status == 409
         with pytest.raises(ClientError) as caught:
             await admin._call("POST", f"{path}/promote", {"reason": "no"})
-        assert caught.value.status == 400
+        assert caught.value.status == 404
     finally:
         await admin.close()
     async with instance.context.store.transaction() as tx:
@@ -124,3 +124,59 @@ async def test_audit_filter_export_and_own_events(instance: Instance) -> None:
         assert {r["action"] for r in rows} == {"member.created", "member.activated"}
     finally:
         await admin.close()
+
+
+async def test_lost_everything_means_new_keys_after_a_fresh_authorization(instance: Instance, tmp_path: Path) -> None:
+    import re
+
+    from isecom import app as composition
+    from isecom.mailer.transport import DirectorySink
+
+    token = await instance.invite()
+    async with instance.client() as client:
+        old = await client.activate(token, PASSWORD, now=instance.clock.now())
+    admin = await signed_in_member(
+        instance,
+        "ada.admin@isecom.example",
+        name="Ada Admin",
+        country="FR",
+        agency="Demo Platform Operations",
+        roles=["admin"],
+    )
+    mailer = composition.make_mailer(instance.context)
+    mailer.transport = DirectorySink(tmp_path / "sink")
+    try:
+        await admin._call(
+            "POST",
+            f"/api/v1/admin/members/{old.member['id']}/reset-keys",
+            {"reason": "Lost laptop, password and recovery code (fictional)."},
+        )
+    finally:
+        await admin.close()
+    await mailer.deliver_due()
+    [mail] = [p.read_text() for p in (tmp_path / "sink").glob("*.eml") if "mei.tan" in p.read_text()]
+    assert "can no longer be opened" in mail
+    new_token = re.search(r"/activate#([A-Za-z0-9_-]{43})", mail)
+    assert new_token
+    instance.clock.advance(seconds=30)
+    async with instance.client() as client:
+        with pytest.raises(ClientError):  # the old password opens nothing any more
+            await client.sign_in("mei.tan@isecom.example", PASSWORD, instance.code(old.totp_secret))
+        fresh = await client.activate(new_token.group(1), "a brand new fictional passphrase", now=instance.clock.now())
+    assert fresh.identity.sig_pk != old.identity.sig_pk
+
+
+async def test_repeated_failures_are_mailed_to_the_member(instance: Instance, tmp_path: Path) -> None:
+    from isecom import app as composition
+    from isecom.mailer.transport import DirectorySink
+
+    secret = await activated(instance)
+    mailer = composition.make_mailer(instance.context)
+    mailer.transport = DirectorySink(tmp_path / "sink")
+    for _ in range(7):
+        async with instance.client() as client:
+            with pytest.raises(ClientError):
+                await client.sign_in("mei.tan@isecom.example", "wrong password", instance.code(secret))
+    await mailer.deliver_due()
+    mails = [p.read_text() for p in (tmp_path / "sink").glob("*.eml")]
+    assert len(mails) == 1 and "failed attempts to sign in" in mails[0]
