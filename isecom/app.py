@@ -24,6 +24,7 @@ from isecom.context import Context
 from isecom.errors import ConfigError, Unavailable
 from isecom.mailer.delivery import Mailer
 from isecom.mailer.transport import DirectorySink, SmtpRelay, Transport
+from isecom.services import applications
 from isecom.smtp import gateway
 from keyserver.app import create_app as create_keyserver
 from storage import migrate
@@ -134,14 +135,27 @@ async def serve(config: Config, *, stop: asyncio.Event | None = None) -> None:
                 ),
             )
             delivery = asyncio.create_task(make_mailer(context).run(), name="outbox")
+            terms = asyncio.create_task(_sweep_terms_hourly(context), name="terms")
             log.info("configuration", extra=config.describe())
             print(f"isecom: HTTP on http://{config.http}  SMTP on {config.smtp}  (Ctrl-C stops)", flush=True)
             await stop.wait()
             delivery.cancel()
+            terms.cancel()
         finally:
             if smtp_server is not None:
                 smtp_server.close()
             await runner.cleanup()
+
+
+async def _sweep_terms_hourly(context: Context) -> None:
+    while True:
+        try:
+            await applications.sweep_terms(
+                context.store, context.clock, context.config.server_key, base_url=context.config.public_url
+            )
+        except Exception:
+            log.exception("membership term sweep failed; retrying in an hour")
+        await asyncio.sleep(3600)
 
 
 async def _listen(what: str, host: str, port: int, starting: Any) -> Any:

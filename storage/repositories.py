@@ -374,6 +374,7 @@ class Applications:
             "authorized_at": a.authorized_at,
             "decision_reason": a.decision_reason,
             "membership_expires_at": a.membership_expires_at,
+            "renewal_notified_at": a.renewal_notified_at,
         }
 
     async def add(self, application: Application) -> None:
@@ -393,6 +394,9 @@ class Applications:
         row = (await self._conn.execute(query)).first()
         return None if row is None else _application(row._mapping)
 
+    async def expiring(self, before: datetime) -> list[tuple[Member, Application]]:
+        return await _expiring(self._conn, before)
+
     async def pending(self, status: MemberStatus, country: Country | None) -> list[tuple[Member, Application]]:
         query = (
             select(t.applications.c.member_id)
@@ -411,6 +415,26 @@ class Applications:
         return found
 
 
+async def _expiring(conn: AsyncConnection, before: datetime) -> list[tuple[Member, Application]]:
+    query = (
+        select(t.applications.c.member_id)
+        .join(t.members, t.members.c.id == t.applications.c.member_id)
+        .where(
+            t.members.c.status.in_([MemberStatus.ACTIVE.value, MemberStatus.SUSPENDED.value]),
+            t.applications.c.membership_expires_at.is_not(None),
+            t.applications.c.membership_expires_at < before,
+        )
+        .order_by(t.applications.c.membership_expires_at)
+    )
+    found: list[tuple[Member, Application]] = []
+    for member_id in (await conn.execute(query)).scalars():
+        member = await Members(conn).get(MemberId(member_id))
+        application = await Applications(conn).get(MemberId(member_id))
+        if member is not None and application is not None:
+            found.append((member, application))
+    return found
+
+
 def _application(m: RowMapping) -> Application:
     return Application(
         member_id=MemberId(m["member_id"]),
@@ -425,6 +449,7 @@ def _application(m: RowMapping) -> Application:
         authorized_at=m["authorized_at"],
         decision_reason=m["decision_reason"],
         membership_expires_at=m["membership_expires_at"],
+        renewal_notified_at=m["renewal_notified_at"],
     )
 
 

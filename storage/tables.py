@@ -179,6 +179,7 @@ applications = Table(
     Column("authorized_at", UTCDateTime(), nullable=True),
     Column("decision_reason", Text, nullable=True),
     Column("membership_expires_at", UTCDateTime(), nullable=True),
+    Column("renewal_notified_at", UTCDateTime(), nullable=True),
 )
 
 # Mail waiting to leave through the relay. Values may hold links with tokens,

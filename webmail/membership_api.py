@@ -114,3 +114,21 @@ async def authorize(request: web.Request) -> web.Response:
         base_url=context.config.public_url,
     )
     return web.Response(status=204)
+
+
+@routes.post("/api/v1/applications/{id}/renewal")
+async def renew(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    term_days = body.get("term_days", applications.DEFAULT_TERM.days)
+    if not isinstance(term_days, int) or isinstance(term_days, bool):
+        raise InvalidInput("term_days must be a whole number of days.", field="term_days")
+    context = request.config_dict[CONTEXT]
+    ends = await applications.renew(
+        context.store,
+        context.clock,
+        context.config.server_key,
+        request[MEMBER],
+        MemberId.parse(request.match_info["id"], field="id"),
+        term=timedelta(days=term_days),
+    )
+    return web.json_response({"membership_expires_at": ends.isoformat()})

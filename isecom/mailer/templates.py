@@ -79,6 +79,17 @@ TEMPLATES: dict[str, Template] = {
             "\n\n%(link)s"
         ),
     ),
+    "membership.renewal_due": Template(
+        N_("A membership ends soon: renewal needed"),
+        N_(
+            "Hello,\n\nthe membership of %(member)s ends on %(date)s. The head of the National Central Bureau "
+            "can renew it here:\n\n%(link)s"
+        ),
+    ),
+    "membership.renewed": Template(
+        N_("Your isecom membership was renewed"),
+        N_("Hello %(name)s,\n\nyour membership was renewed until %(date)s."),
+    ),
 }
 
 STEPS = {"nomination": N_("nomination"), "authorization": N_("authorization")}

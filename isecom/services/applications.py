@@ -9,7 +9,7 @@ queues the mail announcing it, so a mail never announces an uncommitted step.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from isecom.errors import InvalidInput, NotFound, TokenInvalid
 from isecom.services import outbox, tokens
@@ -288,3 +288,72 @@ async def authorize(
                 {"expires": (now + term).date().isoformat(), "reason": text or ""},
             )
         )
+
+
+RENEWAL_NOTICE = timedelta(days=30)
+
+
+async def sweep_terms(store: Store, clock: Clock, server_key: bytes, *, base_url: str) -> tuple[int, int]:
+    """Warn 30 days before a term ends (member and NCB heads, once); expire memberships whose term ended.
+
+    Returns (warned, expired). Run by ``isecom serve`` every hour; safe to run at any time.
+    """
+    now = clock.now()
+    warned = expired = 0
+    async with store.transaction() as tx:
+        for member, application in await tx.applications.expiring(now + RENEWAL_NOTICE):
+            ends = application.membership_expires_at or now  # the query only returns rows with an end
+            if ends <= now:
+                await tx.members.set_status(member.id, MemberStatus.EXPIRED)
+                await tx.sessions.revoke_all(member.id, now)
+                await tx.audit.record(
+                    AuditEntry(now, None, "membership.expire", member.id.value, {"reason": "term ended"})
+                )
+                expired += 1
+            elif application.renewal_notified_at is None:
+                values = {"member": member.name, "date": ends.date().isoformat(), "link": f"{base_url}/review"}
+                recipients = [member, *await tx.members.with_role(Role.NCB_HEAD, member.country)]
+                for person in recipients:
+                    await outbox.enqueue(
+                        tx,
+                        clock,
+                        server_key,
+                        to=person.email,
+                        template="membership.renewal_due",
+                        language=person.language,
+                        values=values,
+                    )
+                await tx.applications.save(replace(application, renewal_notified_at=now))
+                warned += 1
+    return warned, expired
+
+
+async def renew(
+    store: Store, clock: Clock, server_key: bytes, actor: Member, member_id: MemberId, *, term: timedelta = DEFAULT_TERM
+) -> datetime:
+    """The country's NCB head (or an administrator) extends a membership; returns the new end."""
+    if not timedelta(days=1) <= term <= MAX_TERM:
+        raise InvalidInput("A membership lasts between one day and five years.", field="term_days")
+    now = clock.now()
+    async with store.transaction() as tx:
+        member = await tx.members.get(member_id)
+        application = await tx.applications.get(member_id)
+        active = member is not None and member.status in (MemberStatus.ACTIVE, MemberStatus.SUSPENDED)
+        if member is None or application is None or not active or not _may_authorize(actor, member):
+            raise NotFound("No such membership to renew.")
+        start = max(now, application.membership_expires_at or now)
+        ends = start + term
+        await tx.applications.save(replace(application, membership_expires_at=ends, renewal_notified_at=None))
+        await outbox.enqueue(
+            tx,
+            clock,
+            server_key,
+            to=member.email,
+            template="membership.renewed",
+            language=member.language,
+            values={"name": member.name, "date": ends.date().isoformat()},
+        )
+        await tx.audit.record(
+            AuditEntry(now, actor.id, "membership.renewed", member.id.value, {"until": ends.date().isoformat()})
+        )
+    return ends

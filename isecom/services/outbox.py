@@ -18,6 +18,8 @@ TEMPLATES = frozenset(
         "application.approved",
         "security.signin_failures",
         "keys.reset",
+        "membership.renewal_due",
+        "membership.renewed",
     }
 )
 

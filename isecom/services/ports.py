@@ -87,6 +87,7 @@ class Application:
     authorized_at: datetime | None = None
     decision_reason: str | None = None
     membership_expires_at: datetime | None = None
+    renewal_notified_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +198,10 @@ class ApplicationRepository(Protocol):
     async def save(self, application: Application) -> None: ...
     async def pending(self, status: MemberStatus, country: Country | None) -> list[tuple[Member, Application]]:
         """Applications in ``status`` from ``country`` (None: every country), oldest first."""
+        ...
+
+    async def expiring(self, before: datetime) -> list[tuple[Member, Application]]:
+        """Active or suspended members whose term ends before ``before``."""
         ...
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import re
+from datetime import timedelta
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
@@ -241,3 +242,58 @@ async def test_a_relay_failure_is_retried_and_nothing_is_lost(instance: Instance
     instance.clock.advance(minutes=2)
     assert await mailer.deliver_due() == 1
     assert [m["To"] for m in flaky.delivered] == [APPLICANT]
+
+
+async def test_terms_warn_then_expire_and_renewal_extends(instance: Instance, sink: Sink) -> None:
+    from isecom.services import applications
+
+    ncb = await signed_in_member(
+        instance,
+        "lina.moreau@isecom.example",
+        name="Lina Moreau",
+        country="FR",
+        agency="Demo NCB",
+        roles=["ncb_head", "agency_head"],
+    )
+    instance.clock.advance(seconds=30)
+    try:
+        async with instance.client() as anonymous:
+            await anonymous._call(
+                "POST",
+                "/api/v1/applications",
+                {**FORM, "agency": "Demo NCB", "nominator_email": "lina.moreau@isecom.example"},
+            )
+            _, token = link((await sink.mails())[-1])
+            await anonymous._call("POST", "/api/v1/applications/confirm", {"token": token})
+        [application] = (await ncb._call("GET", "/api/v1/applications/pending"))["nomination"]
+        path = f"/api/v1/applications/{application['id']}"
+        await ncb._call("POST", f"{path}/nomination", {"endorse": True})
+        await ncb._call("POST", f"{path}/authorization", {"approve": True, "term_days": 60})
+        _, activation = link((await sink.mails())[-1])
+        async with instance.client() as applicant:
+            await applicant.activate(activation, PASSWORD, now=instance.clock.now())
+        await sink.mails()
+        with pytest.raises(ClientError) as caught:  # the route checks its input
+            await ncb._call("POST", f"{path}/renewal", {"term_days": 5000})
+        assert caught.value.status == 400
+        args = (instance.context.store, instance.clock, instance.cfg.server_key)
+        assert await applications.sweep_terms(*args, base_url=instance.url) == (0, 0)
+        instance.clock.advance(days=31)
+        assert await applications.sweep_terms(*args, base_url=instance.url) == (1, 0)
+        assert await applications.sweep_terms(*args, base_url=instance.url) == (0, 0)  # warned once
+        assert {m["To"] for m in await sink.mails()} == {APPLICANT, "lina.moreau@isecom.example"}
+        with pytest.raises(ClientError):  # a month later the head's session has long ended
+            await ncb._call("POST", f"{path}/renewal", {"term_days": 365})
+        from isecom.types import Email, MemberId
+
+        async with instance.context.store.transaction() as tx:
+            head = await tx.members.by_email(Email.parse("lina.moreau@isecom.example"))
+        assert head is not None
+        ends = await applications.renew(*args, head, MemberId(application["id"]), term=timedelta(days=365))
+        assert ends - instance.clock.now() > timedelta(days=365)  # counted from the old end, not from today
+        instance.clock.advance(days=40)
+        assert await applications.sweep_terms(*args, base_url=instance.url) == (0, 0)
+        instance.clock.advance(days=400)
+        assert await applications.sweep_terms(*args, base_url=instance.url) == (0, 1)
+    finally:
+        await ncb.close()

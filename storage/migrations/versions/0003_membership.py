@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("authorized_at", UTCDateTime(), nullable=True),
         sa.Column("decision_reason", sa.Text(), nullable=True),
         sa.Column("membership_expires_at", UTCDateTime(), nullable=True),
+        sa.Column("renewal_notified_at", UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["member_id"], ["members.id"], name="fk_applications_member_id_members", ondelete="CASCADE"
         ),
