@@ -6,13 +6,14 @@ from typing import Any
 
 from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 
 
 def make_engine(url: str) -> AsyncEngine:
     """An engine for ``url``; a PostgreSQL URL may carry ``?schema=NAME`` to use that schema."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 30}, hide_parameters=True)
+        engine = create_async_engine(
+            url, pool_size=4, max_overflow=4, connect_args={"timeout": 30}, hide_parameters=True
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine

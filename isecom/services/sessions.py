@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from isecom.crypto.tokens import derive, equal, issue_token, token_digest
 from isecom.errors import NotFound, Unauthenticated
-from isecom.services.ports import AuditEntry, Clock, Member, Session, Store
+from isecom.services.ports import AuditEntry, Clock, Member, Session, Store, Transaction
 from isecom.types import MemberId, MemberStatus
 
 PURPOSE = "session"
@@ -77,21 +77,34 @@ async def open_session(
     limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[str, bytes]:
     """A new session (a new id every sign-in); returns the cookie value and its digest."""
+    async with store.transaction() as tx:
+        return await add_session(tx, clock, server_key, member_id, user_agent=user_agent, limits=limits)
+
+
+async def add_session(
+    tx: Transaction,
+    clock: Clock,
+    server_key: bytes,
+    member_id: MemberId,
+    *,
+    user_agent: str = "",
+    limits: Limits = DEFAULT_LIMITS,
+) -> tuple[str, bytes]:
+    """``open_session`` inside the caller's transaction."""
     cookie, digest = issue_token(purpose=PURPOSE, server_key=server_key)
     now = clock.now()
-    async with store.transaction() as tx:
-        await tx.sessions.add(
-            Session(
-                digest=digest,
-                member_id=member_id,
-                created_at=now,
-                expires_at=now + limits.absolute,
-                revoked_at=None,
-                public_id=secrets.token_hex(8),
-                last_seen_at=now,
-                user_agent=user_agent,
-            )
+    await tx.sessions.add(
+        Session(
+            digest=digest,
+            member_id=member_id,
+            created_at=now,
+            expires_at=now + limits.absolute,
+            revoked_at=None,
+            public_id=secrets.token_hex(8),
+            last_seen_at=now,
+            user_agent=user_agent,
         )
+    )
     return cookie, digest
 
 

@@ -96,58 +96,59 @@ async def login(
     username = _username(username)
     now = clock.now()
     keys_to_check = [throttle.account_key(username), throttle.address_key(address)]
+    # One transaction, one commit: the challenge is consumed, the outcome recorded and the
+    # session created together (the proof and TOTP checks are cheap; Argon2id ran on the client).
     async with store.transaction() as tx:
         await throttle.check(tx, keys_to_check, now)  # before any expensive work
         challenge = await tx.challenges.take(challenge_id, now) if len(challenge_id) == 16 else None
         member = await tx.members.by_email(Email.parse(username))
         credentials = await _credentials(tx, username)
-    reason = _verify(server_key, origin, username, challenge, credentials, totp_code, proof)
-    step: int | None = None
-    if reason is None and credentials is not None:
-        secret = open_at_rest(server_key, credentials.totp_sealed).decode("ascii")
-        step = two_factor.verify(secret, totp_code, now, last_step=credentials.totp_last_step)
-        reason = "totp" if step is None else None
-    async with store.transaction() as tx:
-        if (
-            reason is None
-            and member is not None
-            and step is not None
-            and await tx.credentials.set_totp_step(member.id, step)
-        ):
+        reason = _verify(server_key, origin, username, challenge, credentials, totp_code, proof)
+        step: int | None = None
+        if reason is None and credentials is not None:
+            secret = open_at_rest(server_key, credentials.totp_sealed).decode("ascii")
+            step = two_factor.verify(secret, totp_code, now, last_step=credentials.totp_last_step)
+            reason = "totp" if step is None else None
+        if reason is None and member is not None and step is not None:
+            reason = None if await tx.credentials.set_totp_step(member.id, step) else "totp_replay"
+        if reason is None and member is not None and credentials is not None:
             await throttle.clear_key(tx, throttle.account_key(username))
             await tx.audit.record(AuditEntry(now, member.id, "signin.success", member.id.value, {}))
-        else:
-            for key in keys_to_check:
-                state = await throttle.fail(tx, key, now)
-                first_block = state.failures == throttle.FREE_FAILURES[key.partition(":")[0]] + 1
-                if state.blocked_until is not None and first_block:
-                    subject = member.id.value if member else None
-                    await tx.audit.record(AuditEntry(now, None, "signin.throttled", subject, {"key": key[:8]}))
-                    if member is not None and key.startswith("account:") and credentials is not None:
-                        await outbox.enqueue(
-                            tx,
-                            clock,
-                            server_key,
-                            to=member.email,
-                            template="security.signin_failures",
-                            language=member.language,
-                            values={"name": member.name},
-                        )
-            await tx.audit.record(
-                AuditEntry(
-                    now,
-                    None,
-                    "signin.failure",
-                    member.id.value if member else None,
-                    {"reason": reason or "totp_replay"},
-                )
+            cookie, digest = await sessions.add_session(
+                tx, clock, server_key, member.id, user_agent=user_agent, limits=limits
             )
-    if reason is not None or member is None or credentials is None or step is None:
-        raise Unauthenticated(FAILED)
-    cookie, digest = await sessions.open_session(
-        store, clock, server_key, member.id, user_agent=user_agent, limits=limits
-    )
-    return SignedIn(member, cookie, sessions.csrf_token(server_key, digest), credentials)
+            return SignedIn(member, cookie, sessions.csrf_token(server_key, digest), credentials)
+        await _record_failure(tx, clock, server_key, keys_to_check, member, credentials, reason or "unknown")
+    raise Unauthenticated(FAILED)
+
+
+async def _record_failure(
+    tx: Transaction,
+    clock: Clock,
+    server_key: bytes,
+    keys_to_check: list[str],
+    member: Member | None,
+    credentials: Credentials | None,
+    reason: str,
+) -> None:
+    now = clock.now()
+    subject = member.id.value if member else None
+    for key in keys_to_check:
+        state = await throttle.fail(tx, key, now)
+        first_block = state.failures == throttle.FREE_FAILURES[key.partition(":")[0]] + 1
+        if state.blocked_until is not None and first_block:
+            await tx.audit.record(AuditEntry(now, None, "signin.throttled", subject, {"key": key[:8]}))
+            if member is not None and key.startswith("account:") and credentials is not None:
+                await outbox.enqueue(
+                    tx,
+                    clock,
+                    server_key,
+                    to=member.email,
+                    template="security.signin_failures",
+                    language=member.language,
+                    values={"name": member.name},
+                )
+    await tx.audit.record(AuditEntry(now, None, "signin.failure", subject, {"reason": reason}))
 
 
 def _verify(
