@@ -1,4 +1,4 @@
-"""HTML pages: landing, sign-in, activation, language switch."""
+"""HTML pages: landing, sign-in, activation, the signed-in home page, language switch."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from isecom.access import public
 from isecom.types import Language
 from webmail import i18n
 from webmail.keys import CONTEXT
-from webmail.render import render
+from webmail.middleware import MEMBER
+from webmail.render import language, render
 
 routes = web.RouteTableDef()
 LANG_COOKIE_AGE = 365 * 24 * 3600
@@ -32,6 +33,15 @@ async def activate(request: web.Request) -> web.Response:
     # The token travels in the URL fragment, which browsers never send: it
     # cannot reach access logs, proxies or Referer headers. activate.js reads it.
     return render(request, "activate.html")
+
+
+@routes.get("/home", name="home")
+async def home(request: web.Request) -> web.Response:
+    # Not @public: without a session the auth middleware sends the browser to /signin.
+    member = request[MEMBER]
+    return render(
+        request, "home.html", member=member, country=i18n.country_name(member.country.code, language(request))
+    )
 
 
 @routes.get("/lang/{code}", name="language")

@@ -53,6 +53,7 @@ def render(request: web.Request, template: str, status: int = 200, **values: Any
             language_name=i18n.language_name,
             asset_url=assets.url,
             asset_integrity=assets.integrity,
+            module_graph=assets.module_graph,
             path=request.path,
             public_url=app[CONTEXT].config.public_url,
             **values,

@@ -125,6 +125,23 @@ class Watcher:
         assert not problems, f"{page.url} reported problems: {problems}"
 
 
+def expected_refusals(server_url: str, refusals: dict[str, int]) -> Callable[[ConsoleMessage], bool]:
+    """``allow_console`` for the answers a page expects: chromium logs every 4xx response as a
+    console error, so each ``{api path: status}`` listed here is allowed, nothing else."""
+
+    def allowed(message: ConsoleMessage) -> bool:
+        url = message.location.get("url", "")
+        path = url.removeprefix(server_url) if url.startswith(server_url + "/") else None
+        status = refusals.get(path or "")
+        return (
+            message.type == "error"
+            and status is not None
+            and message.text.startswith(f"Failed to load resource: the server responded with a status of {status}")
+        )
+
+    return allowed
+
+
 def _dedupe(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
     unique: list[dict[str, Any]] = []
     for report in reports:

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Response
 
 from isecom.types import Language
-from tests.browser.conftest import Watcher, watch
+from tests.browser.conftest import Watcher, expected_refusals, watch
 from tests.conftest import LiveServer
 from webmail.i18n import Catalogs
 
@@ -21,7 +21,8 @@ pytestmark = pytest.mark.browser
 
 CATALOGS = Catalogs.load(Language.EN)
 LANDING_H1 = "Secure mail for asset-recovery Focal Points"
-SIGNIN_UNAVAILABLE = "Sign-in is not enabled on this server yet: members activate their accounts first."
+# lina.moreau has not activated her account: any sign-in gets the one answer for every failure.
+SIGNIN_FAILED = "Sign-in failed. Check your email address, password and authentication code."
 ACTIVATION_MISSING = "This page needs the full activation link from your invitation."
 ACTIVATION_INVALID = "This link is not valid: it may have expired or already been used."
 ACTIVATION_VALID = "This activation link is valid for %(name)s (%(email)s) until %(date)s."
@@ -115,7 +116,9 @@ def test_landing_page_follows_accept_language(
 # --- 2. Sign-in page ----------------------------------------------------------------------------
 
 
-def test_signin_loads_libsodium_under_the_csp_and_reports_on_submit(watched: tuple[Page, Watcher]) -> None:
+def test_signin_loads_libsodium_under_the_csp_and_reports_on_submit(
+    watched: tuple[Page, Watcher], demo_server: LiveServer
+) -> None:
     page, watcher = watched
     vendor: list[str] = []
     page.on("response", lambda r: vendor.append(urlsplit(r.url).path) if "/vendor/" in r.url and r.ok else None)
@@ -131,14 +134,16 @@ def test_signin_loads_libsodium_under_the_csp_and_reports_on_submit(watched: tup
     page.fill("#username", "lina.moreau@isecom.example")
     page.fill("#password", "correct horse battery staple")
     page.fill("#totp", "123456")
-    page.click("#signin-form button[type=submit]")
-    assert status.text_content() == SIGNIN_UNAVAILABLE
+    with page.expect_response("**/api/v1/auth/login") as login:
+        page.click("#signin-form button[type=submit]")
+    assert login.value.status == 401
+    status.filter(has_text=SIGNIN_FAILED).wait_for()
     assert status.get_attribute("class") == "status error"
     assert page.url.endswith("/signin"), "the form navigated instead of being handled by signin.js"
-    watcher.assert_clean(page)
+    watcher.assert_clean(page, allow_console=expected_refusals(demo_server.url, {"/api/v1/auth/login": 401}))
 
 
-def test_signin_form_works_with_the_keyboard(watched: tuple[Page, Watcher]) -> None:
+def test_signin_form_works_with_the_keyboard(watched: tuple[Page, Watcher], demo_server: LiveServer) -> None:
     page, watcher = watched
     page.goto("/signin")
     page.wait_for_selector('html[data-sodium="ready"]', state="attached")
@@ -163,14 +168,14 @@ def test_signin_form_works_with_the_keyboard(watched: tuple[Page, Watcher]) -> N
     assert page.evaluate("() => document.activeElement.form && document.activeElement.form.id") == "signin-form"
     page.keyboard.press("Enter")
     status = page.locator("#signin-status")
-    status.filter(has_text=SIGNIN_UNAVAILABLE).wait_for()
+    status.filter(has_text=SIGNIN_FAILED).wait_for()
     assert status.get_attribute("class") == "status error"
 
     # The typed values went where the focus said they would.
     assert page.input_value("#username") == "lina.moreau@isecom.example"
     assert page.input_value("#password") == "correct horse battery staple"
     assert page.input_value("#totp") == "123456"
-    watcher.assert_clean(page)
+    watcher.assert_clean(page, allow_console=expected_refusals(demo_server.url, {"/api/v1/auth/login": 401}))
 
 
 # --- 3. Activation page -------------------------------------------------------------------------
@@ -195,7 +200,7 @@ def test_activation_with_a_valid_demo_token_names_the_member(
     assert name in text and email in text
     before, _, _ = translated(lang, ACTIVATION_VALID).partition("%(name)s")
     assert text.startswith(before), f"not the {lang} message: {text!r}"
-    assert page.is_visible("#activation-next")
+    page.locator("#step-password").wait_for()  # the first step of the activation follows
     assert html_lang(page) == (lang, "rtl" if lang == "ar" else "ltr")
     watcher.assert_clean(page)
 
@@ -209,7 +214,7 @@ def test_activation_with_a_garbage_token_shows_an_error(watched: tuple[Page, Wat
     status.and_(page.locator(".error")).wait_for()
     assert status.text_content() == ACTIVATION_INVALID
     assert status.get_attribute("class") == "status error"
-    assert page.is_hidden("#activation-next")
+    assert page.is_hidden("#activation-steps")
 
     def refused_check(message: ConsoleMessage) -> bool:
         # Chromium logs every 4xx response as a console error; this one is the answer the page expects.
@@ -234,7 +239,7 @@ def test_activation_without_a_fragment_asks_for_the_full_link(watched: tuple[Pag
     status.and_(page.locator(".error")).wait_for()
     assert status.text_content() == ACTIVATION_MISSING
     assert status.get_attribute("class") == "status error"
-    assert page.is_hidden("#activation-next")
+    assert page.is_hidden("#activation-steps")
     assert checks == [], "no token, so nothing should be sent"
     watcher.assert_clean(page)
 
@@ -242,7 +247,7 @@ def test_activation_without_a_fragment_asks_for_the_full_link(watched: tuple[Pag
 # --- 4. Subresource integrity -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("path", "scripts"), [("/", 0), ("/signin", 1)])
+@pytest.mark.parametrize(("path", "scripts"), [("/", 0), ("/signin", 1), ("/activate", 1)])
 def test_scripts_and_stylesheets_are_same_origin_with_sri(
     watched: tuple[Page, Watcher], context: BrowserContext, demo_server: LiveServer, path: str, scripts: int
 ) -> None:

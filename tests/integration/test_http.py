@@ -134,6 +134,23 @@ async def test_deny_by_default(client: TestClient[object, object], clock: FakeCl
     assert (await client.get("/api/v1/me", cookies={SESSION_COOKIE: forged})).status == 401
 
 
+async def test_home_needs_a_session_and_shows_the_member(client: TestClient[object, object], clock: FakeClock) -> None:
+    from webmail.keys import ASSETS
+
+    response = await client.get("/home", allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == "/signin"
+    _member, cookie = await active_member(client, clock)
+    response = await client.get("/home", cookies={SESSION_COOKIE: cookie}, headers={"Accept-Language": "fr"})
+    assert response.status == 200
+    page = await response.text()
+    for shown in ("Mei Tan", "mei.tan@isecom.example", "Singapour", "Demo FIB", "Se déconnecter"):
+        assert shown in page
+    # Every module the page script imports is preloaded with its digest.
+    assets = client.server.app[ASSETS]
+    for name in assets.module_graph("js/home.js"):
+        assert f'<link rel="modulepreload" href="{assets.url(name)}" integrity="{assets.integrity(name)}">' in page
+
+
 async def test_every_route_is_public_by_decision_only(client: TestClient[object, object]) -> None:
     """The allowlist is explicit: adding a public route must change this list."""
     from isecom.access import is_public

@@ -1,0 +1,150 @@
+// The signed-in home page: the list of this member's sessions, revoking them, signing out.
+// State changes carry the CSRF token of GET /api/v1/session; an answer that the session is
+// gone (401) sends the browser to the sign-in page.
+import { ApiError, call } from "./api.js";
+import { errorText, fill, show } from "./page.js";
+
+const root = document.getElementById("home");
+const msg = root.dataset;
+const list = document.getElementById("sessions-list");
+const status = document.getElementById("sessions-status");
+const others = document.getElementById("revoke-others");
+const signOut = document.getElementById("sign-out");
+const dates = new Intl.DateTimeFormat(document.documentElement.lang, { dateStyle: "medium", timeStyle: "short" });
+
+let csrf = null;
+
+/** "Firefox on Windows" from a User-Agent header, or the "unknown" text. */
+function describeBrowser(userAgent) {
+  const ua = userAgent || "";
+  const browser =
+    [
+      [/Edg(?:e|A|iOS)?\//, "Edge"],
+      [/OPR\//, "Opera"],
+      [/Firefox\/|FxiOS\//, "Firefox"],
+      [/Chrome\/|CriOS\//, "Chrome"],
+      [/Safari\//, "Safari"],
+    ].find(([pattern]) => pattern.test(ua))?.[1] ?? null;
+  const system =
+    [
+      [/Android/, "Android"],
+      [/iPhone|iPad|iPod/, "iOS"],
+      [/Windows/, "Windows"],
+      [/CrOS/, "ChromeOS"],
+      [/Mac OS X|Macintosh/, "macOS"],
+      [/Linux|X11/, "Linux"],
+    ].find(([pattern]) => pattern.test(ua))?.[1] ?? null;
+  if (browser && system) {
+    return fill(msg.msgBrowser, { browser, system });
+  }
+  return browser ?? system ?? msg.msgUnknownBrowser;
+}
+
+async function api(method, path) {
+  try {
+    return await call(method, path, { csrf });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      window.location.assign("/signin");
+      return new Promise(() => {}); // the page is going away
+    }
+    throw error;
+  }
+}
+
+function cell(text) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  return td;
+}
+
+function row(session) {
+  const tr = document.createElement("tr");
+  const browser = describeBrowser(session.user_agent);
+  const started = dates.format(new Date(session.created_at));
+  const name = cell(browser);
+  name.title = session.user_agent || "";
+  tr.append(name, cell(started), cell(dates.format(new Date(session.last_seen_at))));
+  const action = document.createElement("td");
+  if (session.current) {
+    tr.classList.add("current");
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    badge.textContent = msg.msgThisSession;
+    action.append(badge);
+  } else {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "button small";
+    button.textContent = msg.msgRevoke;
+    button.setAttribute("aria-label", fill(msg.msgRevokeLabel, { browser, date: started }));
+    const path = `/api/v1/sessions/${encodeURIComponent(session.id)}`;
+    button.addEventListener("click", () => act(() => api("DELETE", path), msg.msgRevoked));
+    action.append(button);
+  }
+  tr.append(action);
+  return tr;
+}
+
+async function refresh() {
+  const { sessions } = await api("GET", "/api/v1/sessions");
+  list.replaceChildren(...sessions.map(row));
+  const alone = sessions.every((session) => session.current);
+  others.hidden = alone;
+  return alone;
+}
+
+async function act(change, done) {
+  for (const button of document.querySelectorAll("#home button")) {
+    button.disabled = true;
+  }
+  try {
+    const result = await change();
+    await refresh();
+    show(status, typeof done === "function" ? done(result) : done, "ok");
+  } catch (error) {
+    show(status, error instanceof ApiError ? errorText(error, msg) : String(error), "error");
+  } finally {
+    for (const button of document.querySelectorAll("#home button")) {
+      button.disabled = false;
+    }
+    if (!root.contains(document.activeElement) || document.activeElement.disabled) {
+      document.getElementById("sessions-title").focus(); // the clicked row is gone: keep the keyboard here
+    }
+  }
+}
+
+others.addEventListener("click", () =>
+  act(
+    () => api("POST", "/api/v1/sessions/revoke-others"),
+    (result) => {
+      const count = new Intl.NumberFormat(document.documentElement.lang).format(result.revoked);
+      return fill(msg.msgRevokedOthers, { count });
+    },
+  ),
+);
+
+signOut.addEventListener("click", async () => {
+  signOut.disabled = true;
+  try {
+    await api("POST", "/api/v1/auth/logout");
+  } catch (error) {
+    signOut.disabled = false;
+    show(status, error instanceof ApiError ? errorText(error, msg) : String(error), "error");
+    return;
+  }
+  window.location.assign("/signin");
+});
+
+async function start() {
+  try {
+    csrf = (await api("GET", "/api/v1/session")).csrf_token;
+    if (await refresh()) {
+      show(status, msg.msgOnlyHere);
+    }
+  } catch (error) {
+    show(status, error instanceof ApiError ? errorText(error, msg) : String(error), "error");
+  }
+}
+
+start();
