@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from isecom.errors import InvalidInput, NotFound, TokenInvalid
+from isecom.errors import Forbidden, InvalidInput, NotFound, TokenInvalid
 from isecom.services import outbox, tokens
 from isecom.services.ports import Application, AuditEntry, Clock, Member, Store, Transaction
 from isecom.types import Country, Email, Language, MemberId, MemberStatus, Role, parse_name
@@ -259,6 +259,8 @@ async def authorize(
         member, application = await _load(tx, member_id, MemberStatus.PENDING_AUTHORIZATION)
         if not _may_authorize(actor, member):
             raise NotFound("No such application is waiting for this decision.")
+        if application.nominated_by == actor.id:
+            raise Forbidden("The person who nominated an applicant cannot also authorize them.")
         text = _reason(reason, required=not approve)
         if not approve:
             await _reject(tx, clock, server_key, actor, member, text or "", "authorization")

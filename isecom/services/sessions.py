@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from isecom.crypto.keys import random_bytes
 from isecom.crypto.tokens import derive, equal, issue_token, token_digest
 from isecom.errors import NotFound, Unauthenticated
 from isecom.services.ports import AuditEntry, Clock, Member, Session, Store, Transaction
@@ -100,7 +100,7 @@ async def add_session(
             created_at=now,
             expires_at=now + limits.absolute,
             revoked_at=None,
-            public_id=secrets.token_hex(8),
+            public_id=random_bytes(8).hex(),
             last_seen_at=now,
             user_agent=user_agent,
         )

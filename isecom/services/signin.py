@@ -6,7 +6,6 @@ code, stale challenge), and throttling checked before any work is done.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from isecom.auth import two_factor
 from isecom.crypto import keys
 from isecom.crypto.errors import CryptoError
+from isecom.crypto.keys import random_bytes
 from isecom.crypto.tokens import open_at_rest
 from isecom.errors import InvalidInput, Unauthenticated
 from isecom.services import outbox, sessions, throttle
@@ -56,7 +56,7 @@ async def prelogin(store: Store, clock: Clock, server_key: bytes, raw_username: 
     """
     username = raw_username.strip().lower() if isinstance(raw_username, str) else ""
     now = clock.now()
-    challenge = Challenge(secrets.token_bytes(16), username[:254], secrets.token_bytes(32), now + CHALLENGE_TTL, None)
+    challenge = Challenge(random_bytes(16), username[:254], random_bytes(32), now + CHALLENGE_TTL, None)
     async with store.transaction() as tx:
         await throttle.check(tx, [throttle.address_key(address)], now)
         credentials = await _credentials(tx, username)

@@ -297,3 +297,27 @@ async def test_terms_warn_then_expire_and_renewal_extends(instance: Instance, si
         assert await applications.sweep_terms(*args, base_url=instance.url) == (0, 1)
     finally:
         await ncb.close()
+
+
+async def test_one_person_cannot_both_nominate_and_authorize(instance: Instance, sink: Sink) -> None:
+    admin = await signed_in_member(
+        instance,
+        "ada.admin@isecom.example",
+        name="Ada Admin",
+        country="FR",
+        agency="Demo Platform Operations",
+        roles=["admin"],
+    )
+    try:
+        async with instance.client() as anonymous:
+            await anonymous._call("POST", "/api/v1/applications", FORM)
+            _, token = link((await sink.mails())[-1])
+            await anonymous._call("POST", "/api/v1/applications/confirm", {"token": token})
+        [application] = (await admin._call("GET", "/api/v1/applications/pending"))["nomination"]
+        path = f"/api/v1/applications/{application['id']}"
+        await admin._call("POST", f"{path}/nomination", {"endorse": True})
+        with pytest.raises(ClientError) as caught:
+            await admin._call("POST", f"{path}/authorization", {"approve": True})
+        assert caught.value.status == 403
+    finally:
+        await admin.close()
