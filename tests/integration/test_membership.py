@@ -253,21 +253,26 @@ async def test_terms_warn_then_expire_and_renewal_extends(instance: Instance, si
         name="Lina Moreau",
         country="FR",
         agency="Demo NCB",
-        roles=["ncb_head", "agency_head"],
+        roles=["ncb_head"],
     )
     instance.clock.advance(seconds=30)
+    head = await signed_in_member(
+        instance,
+        "paul.girard@isecom.example",
+        name="Paul Girard",
+        country="FR",
+        agency="Demo Asset Recovery Office",
+        roles=["agency_head"],
+    )
     try:
         async with instance.client() as anonymous:
-            await anonymous._call(
-                "POST",
-                "/api/v1/applications",
-                {**FORM, "agency": "Demo NCB", "nominator_email": "lina.moreau@isecom.example"},
-            )
+            await anonymous._call("POST", "/api/v1/applications", FORM)
             _, token = link((await sink.mails())[-1])
             await anonymous._call("POST", "/api/v1/applications/confirm", {"token": token})
-        [application] = (await ncb._call("GET", "/api/v1/applications/pending"))["nomination"]
+        [application] = (await head._call("GET", "/api/v1/applications/pending"))["nomination"]
         path = f"/api/v1/applications/{application['id']}"
-        await ncb._call("POST", f"{path}/nomination", {"endorse": True})
+        await head._call("POST", f"{path}/nomination", {"endorse": True})
+        await head.close()
         await ncb._call("POST", f"{path}/authorization", {"approve": True, "term_days": 60})
         _, activation = link((await sink.mails())[-1])
         async with instance.client() as applicant:
