@@ -224,6 +224,16 @@ def account_transcript(
     return transcript + (h256(material) if material else b"")
 
 
+def fake_auth_pk(server_key: bytes, username: str) -> bytes:
+    """A stand-in login key for a user name that is not a member (timing parity only)."""
+    from isecom.crypto.hashing import mac
+
+    seed = mac(h256(server_key), b"ISEC-fake-auth-v1" + lp(username.lower().encode("utf-8")))
+    pk, _ = b.crypto_sign_seed_keypair(seed)
+    out: bytes = pk
+    return out
+
+
 def login_transcript(*, origin: str, username: str, challenge_id: bytes, challenge: bytes, totp_code: str) -> bytes:
     return account_transcript(
         "login", origin=origin, username=username, challenge_id=challenge_id, challenge=challenge, totp_code=totp_code

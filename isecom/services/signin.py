@@ -163,8 +163,6 @@ def _verify(
     """Why the proof fails (for the audit log only), or None."""
     if challenge is None or challenge.username != username:
         return "challenge"
-    if credentials is None:
-        return "unknown"
     try:
         transcript = keys.login_transcript(
             origin=origin,
@@ -175,6 +173,9 @@ def _verify(
         )
     except CryptoError:
         return "format"
-    if not keys.verify_login_proof(credentials.auth_pk, transcript, proof):
-        return "password"
-    return None
+    # An unknown user's proof is checked too, against a key derived for that name, so the
+    # answer takes as long as for a member (the fake salt already hides who is one).
+    auth_pk = credentials.auth_pk if credentials else keys.fake_auth_pk(server_key, username)
+    if not keys.verify_login_proof(auth_pk, transcript, proof):
+        return "password" if credentials else "unknown"
+    return None if credentials else "unknown"
