@@ -56,5 +56,15 @@ messages: install
 	$(BIN)/pybabel extract -F babel.cfg -o webmail/locale/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i webmail/locale/messages.pot -d webmail/locale --no-fuzzy-matching
 
+# Server-side sign-in throughput and Argon2id in Chromium: see bench/README.md.
+.PHONY: bench-auth
+bench-auth: install
+	$(BIN)/python bench/auth/run.py
+
+# Browser crypto benchmark (Argon2id, attachment MiB/s against OpenPGP.js): see bench/README.md.
+.PHONY: bench-crypto
+bench-crypto: install
+	$(BIN)/python bench/crypto/run.py
+
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

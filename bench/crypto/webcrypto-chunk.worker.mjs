@@ -1,0 +1,35 @@
+// Bench-only chunk worker (not a product file): chunk.worker.js's "encrypt" with the one change
+// under study, h_i = SHA256(blob_i) computed by WebCrypto (crypto.subtle.digest, one-shot,
+// native) instead of libsodium.js. The AEAD, the associated data and the blob layout are the
+// product's own functions, so the blobs open with the product's openChunk. Answers follow
+// rpc.js, so pool.js's WorkerPool and encryptFileInPool drive it unchanged.
+const base = new URL(self.location.href).searchParams.get("base");
+
+const loading = Promise.all(
+  ["attachments.js", "primitives.js", "encoding.js", "sodium.js"].map((name) => import(base + name)),
+).then(async ([attachments, primitives, encoding, sodium]) => {
+  await sodium.ready();
+  return { attachments, primitives, encoding };
+});
+
+self.addEventListener("message", async (event) => {
+  const { id, op, args } = event.data ?? {};
+  try {
+    const { attachments, primitives, encoding } = await loading;
+    if (op !== "encrypt") {
+      throw new Error(`unknown operation ${op}`);
+    }
+    const { fileKey, fileId, index, size, chunkSize, plain } = args;
+    const nChunks = attachments.chunkCount(size, chunkSize);
+    if (plain.length !== attachments.chunkLength(index, size, chunkSize)) {
+      throw new RangeError("chunk plaintext has the wrong length");
+    }
+    const nonce = primitives.randomBytes(primitives.AEAD_NONCE);
+    const ad = attachments.chunkAd(fileId, index, nChunks, size, chunkSize);
+    const blob = encoding.concat(nonce, primitives.aeadEncrypt(fileKey, nonce, plain, ad));
+    const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", blob));
+    self.postMessage({ id, ok: true, result: { blob, hash } }, [blob.buffer]);
+  } catch (error) {
+    self.postMessage({ id, ok: false, error: { check: null, message: String(error?.message ?? error) } });
+  }
+});
