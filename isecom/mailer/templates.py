@@ -90,6 +90,21 @@ TEMPLATES: dict[str, Template] = {
         N_("Your isecom membership was renewed"),
         N_("Hello %(name)s,\n\nyour membership was renewed until %(date)s."),
     ),
+    "security.password_changed": Template(
+        N_("Your isecom password was changed"),
+        N_(
+            "Hello %(name)s,\n\nthe password of your account was changed and your other sessions were signed "
+            "out. If this was not you, tell your administrator at once."
+        ),
+    ),
+    "security.recovery_used": Template(
+        N_("A recovery code was used on an isecom account"),
+        N_(
+            "Hello,\n\nthe recovery code of the account of %(member)s was used to set a new password; every "
+            "session was signed out and a new recovery code was issued. If this was not expected, contact "
+            "the member and your administrator."
+        ),
+    ),
 }
 
 STEPS = {"nomination": N_("nomination"), "authorization": N_("authorization")}

@@ -20,6 +20,8 @@ TEMPLATES = frozenset(
         "keys.reset",
         "membership.renewal_due",
         "membership.renewed",
+        "security.password_changed",
+        "security.recovery_used",
     }
 )
 

@@ -17,10 +17,10 @@ from isecom.crypto import keys
 from isecom.crypto.errors import CryptoError
 from isecom.crypto.tokens import derive, open_at_rest
 from isecom.errors import InvalidInput, Unauthenticated
-from isecom.services import sessions, throttle
+from isecom.services import outbox, sessions, throttle
 from isecom.services.ports import AuditEntry, Clock, Credentials, Member, Store, Transaction
 from isecom.services.signin import FAILED
-from isecom.types import Email, MemberStatus
+from isecom.types import Email, MemberStatus, Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +154,15 @@ async def change_password(
             )
             await tx.sessions.revoke_all(member.id, now, keep=current.session.digest)
             await tx.audit.record(AuditEntry(now, member.id, "password.changed", member.id.value, {}))
+            await outbox.enqueue(
+                tx,
+                clock,
+                server_key,
+                to=member.email,
+                template="security.password_changed",
+                language=member.language,
+                values={"name": member.name},
+            )
             failed = False
     if failed:
         raise Unauthenticated("The current password or the authentication code is not correct.")
@@ -241,6 +250,17 @@ async def recover(
                 )
                 await tx.sessions.revoke_all(member.id, now)
                 await tx.audit.record(AuditEntry(now, member.id, "recovery.used", member.id.value, {}))
+                # The member and the NCB heads of their country hear of it.
+                for person in [member, *await tx.members.with_role(Role.NCB_HEAD, member.country)]:
+                    await outbox.enqueue(
+                        tx,
+                        clock,
+                        server_key,
+                        to=person.email,
+                        template="security.recovery_used",
+                        language=person.language,
+                        values={"member": member.name},
+                    )
                 return member
         for key in keys_to_check:
             await throttle.fail(tx, key, now)

@@ -35,6 +35,9 @@ async def test_password_change_rewraps_and_signs_out_elsewhere(instance: Instanc
     async with instance.client() as client:
         again = await client.sign_in("mei.tan@isecom.example", NEW_PASSWORD, instance.code(secret))
     assert again.identity == signed.identity and again.bundle_version == 2
+    async with instance.context.store.transaction() as tx:
+        mails = [q.mail.template for q in await tx.outbox.due(instance.clock.now(), 50)]
+    assert mails.count("security.password_changed") == 1
 
 
 async def test_recovery_code_resets_the_password_and_is_replaced(instance: Instance) -> None:
@@ -66,7 +69,9 @@ async def test_recovery_code_resets_the_password_and_is_replaced(instance: Insta
     assert caught.value.code == "recovery.code"
     async with instance.context.store.transaction() as tx:
         actions = [e.action for e in await tx.audit.recent(20)]
+        mails = [q.mail.template for q in await tx.outbox.due(instance.clock.now(), 50)]
     assert "recovery.used" in actions
+    assert "security.recovery_used" in mails
 
 
 async def test_wrong_recovery_code_and_unknown_user_fail_alike(instance: Instance) -> None:
