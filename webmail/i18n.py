@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gettext
 import io
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from isecom.countries import COUNTRIES
 from isecom.types import Language
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -86,3 +88,26 @@ def language_name(lang: Language) -> str:
 def country_name(code: str, lang: Language) -> str:
     name = Locale.parse(lang.value).territories.get(code)
     return name if isinstance(name, str) else code
+
+
+def countries(lang: Language) -> list[tuple[str, str]]:
+    """Every ISO 3166 country as (code, name in ``lang``), in alphabetical order of the names."""
+    return sorted(((code, country_name(code, lang)) for code in COUNTRIES), key=lambda item: sort_key(item[1]))
+
+
+def language_label(code: str, lang: Language) -> str:
+    """The name of the language ``code`` in ``lang``, capitalised for use as a label."""
+    name = Locale.parse(lang.value).languages.get(code)
+    if not isinstance(name, str):
+        return code
+    return name[:1].upper() + name[1:]
+
+
+def sort_key(text: str) -> str:
+    """Order names as a reader expects, accents and case aside ("Égypte" next to "Équateur", not after "Zambie").
+
+    Babel has no collation; dropping the combining marks after NFKD is close enough for names in
+    our four languages (Arabic letters are in alphabetical order in Unicode; its vowel marks are dropped).
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()

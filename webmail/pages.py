@@ -1,11 +1,12 @@
-"""HTML pages: landing, sign-in, activation, the signed-in home page, language switch."""
+"""HTML pages: landing, applying, sign-in, activation, home, reviewing applications, administration, language."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from isecom.access import public
-from isecom.types import Language
+from isecom.services.applications import LANGUAGES as WORKING_LANGUAGES
+from isecom.types import Language, Role
 from webmail import i18n
 from webmail.keys import CONTEXT
 from webmail.middleware import MEMBER
@@ -13,6 +14,7 @@ from webmail.render import language, render
 
 routes = web.RouteTableDef()
 LANG_COOKIE_AGE = 365 * 24 * 3600
+REVIEWERS = frozenset({Role.AGENCY_HEAD, Role.NCB_HEAD, Role.ADMIN})
 
 
 @routes.get("/", name="landing")
@@ -35,13 +37,54 @@ async def activate(request: web.Request) -> web.Response:
     return render(request, "activate.html")
 
 
+@routes.get("/apply", name="apply")
+@public
+async def apply(request: web.Request) -> web.Response:
+    lang = language(request)
+    working = sorted(
+        ((code, i18n.language_label(code, lang)) for code in WORKING_LANGUAGES), key=lambda item: i18n.sort_key(item[1])
+    )
+    return render(request, "apply.html", countries=i18n.countries(lang), working_languages=working)
+
+
+@routes.get("/apply/confirm", name="apply-confirm")
+@public
+async def apply_confirm(request: web.Request) -> web.Response:
+    # The token is in the fragment, as on /activate; apply-confirm.js reads it.
+    return render(request, "apply-confirm.html")
+
+
 @routes.get("/home", name="home")
 async def home(request: web.Request) -> web.Response:
     # Not @public: without a session the auth middleware sends the browser to /signin.
     member = request[MEMBER]
     return render(
-        request, "home.html", member=member, country=i18n.country_name(member.country.code, language(request))
+        request,
+        "home.html",
+        member=member,
+        country=i18n.country_name(member.country.code, language(request)),
+        reviewer=bool(member.roles & REVIEWERS),
+        admin=Role.ADMIN in member.roles,
     )
+
+
+@routes.get("/review", name="review")
+async def review(request: web.Request) -> web.Response:
+    """Pending nominations and authorizations; the API decides what each member may see."""
+    roles = request[MEMBER].roles
+    return render(
+        request,
+        "review.html",
+        nominations=bool(roles & {Role.AGENCY_HEAD, Role.ADMIN}),
+        authorizations=bool(roles & {Role.NCB_HEAD, Role.ADMIN}),
+    )
+
+
+@routes.get("/admin", name="admin")
+async def admin(request: web.Request) -> web.Response:
+    # Every member may load the page; the admin API answers 403 to non-administrators and
+    # admin.js says so. The page holds no data of its own.
+    return render(request, "admin.html")
 
 
 @routes.get("/lang/{code}", name="language")

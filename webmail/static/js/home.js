@@ -1,4 +1,5 @@
-// The signed-in home page: the list of this member's sessions, revoking them, signing out.
+// The signed-in home page: the list of this member's sessions, revoking them, signing out, and
+// the member's latest security events.
 // State changes carry the CSRF token of GET /api/v1/session; an answer that the session is
 // gone (401) sends the browser to the sign-in page.
 import { ApiError, call } from "./api.js";
@@ -101,6 +102,7 @@ async function act(change, done) {
   try {
     const result = await change();
     await refresh();
+    loadEvents(); // a revoked session is a security event
     show(status, typeof done === "function" ? done(result) : done, "ok");
   } catch (error) {
     show(status, error instanceof ApiError ? errorText(error, msg) : String(error), "error");
@@ -136,6 +138,37 @@ signOut.addEventListener("click", async () => {
   window.location.assign("/signin");
 });
 
+const EVENTS_SHOWN = 10;
+
+/** "signin.success" -> the page's data-event-signin-success text, or the action itself. */
+function eventName(action) {
+  const key = "event" + action.replace(/(^|[._])(\w)/g, (_, __, letter) => letter.toUpperCase());
+  return msg[key] ?? action;
+}
+
+async function loadEvents() {
+  const target = document.getElementById("events-list");
+  const eventsStatus = document.getElementById("events-status");
+  try {
+    const { events } = await api("GET", "/api/v1/me/security-events");
+    target.replaceChildren(
+      ...events.slice(0, EVENTS_SHOWN).map((event) => {
+        const item = document.createElement("li");
+        const time = document.createElement("time");
+        time.dateTime = event.at;
+        time.textContent = dates.format(new Date(event.at));
+        const name = document.createElement("span");
+        name.textContent = eventName(event.action);
+        item.append(time, " ", name);
+        return item;
+      }),
+    );
+    show(eventsStatus, events.length === 0 ? msg.msgNoEvents : "");
+  } catch (error) {
+    show(eventsStatus, error instanceof ApiError ? errorText(error, msg) : String(error), "error");
+  }
+}
+
 async function start() {
   try {
     csrf = (await api("GET", "/api/v1/session")).csrf_token;
@@ -145,6 +178,7 @@ async function start() {
   } catch (error) {
     show(status, error instanceof ApiError ? errorText(error, msg) : String(error), "error");
   }
+  await loadEvents();
 }
 
 start();

@@ -1,0 +1,191 @@
+// Reviewing applications: the nominations (agency heads) and authorizations (NCB heads) that
+// GET /api/v1/applications/pending gives this member, one card each with the applicant's details
+// and the decision. A rejection needs a reason (the applicant reads it); an authorization takes
+// the membership term in days. After every decision the lists are loaded again.
+import { ApiError, call } from "./api.js";
+import { errorText, fieldError, fill, show } from "./page.js";
+
+const root = document.getElementById("review");
+const msg = root.dataset;
+const status = document.getElementById("review-status");
+const template = document.getElementById("application-template");
+const lang = document.documentElement.lang;
+const dates = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
+const regions = new Intl.DisplayNames(lang, { type: "region", fallback: "code" });
+const languages = new Intl.DisplayNames(lang, { type: "language", fallback: "code" });
+const list = new Intl.ListFormat(lang, { style: "long", type: "conjunction" });
+const MAX_REASON = 2000;
+const MAX_TERM = 1825;
+
+/** What each list does: its API path, the "yes" button and the messages. */
+const KINDS = {
+  nomination: { path: "nomination", yes: "endorse", yesLabel: msg.msgEndorse, done: msg.msgEndorsed },
+  authorization: { path: "authorization", yes: "approve", yesLabel: msg.msgAuthorize, done: msg.msgAuthorized },
+};
+
+let csrf = null;
+
+async function api(method, path, body) {
+  try {
+    return await call(method, path, { body, csrf });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      window.location.assign("/signin");
+      return new Promise(() => {}); // the page is going away
+    }
+    throw error;
+  }
+}
+
+function capitalised(text) {
+  return text.charAt(0).toLocaleUpperCase(lang) + text.slice(1);
+}
+
+function card(kind, application) {
+  const item = template.content.firstElementChild.cloneNode(true);
+  const prefix = `${kind}-${application.id}`;
+  for (const element of item.querySelectorAll("[data-id]")) {
+    element.id = `${prefix}-${element.dataset.id}`;
+  }
+  for (const label of item.querySelectorAll("label[data-for]")) {
+    label.htmlFor = `${prefix}-${label.dataset.for}`;
+  }
+  for (const element of item.querySelectorAll("[data-describedby]")) {
+    const ids = element.dataset.describedby.split(" ").map((id) => `${prefix}-${id}`);
+    element.setAttribute("aria-describedby", ids.join(" "));
+  }
+  const values = {
+    ...application,
+    country: regions.of(application.country),
+    languages: list.format(application.languages.map((code) => capitalised(languages.of(code)))),
+    submitted_at: dates.format(new Date(application.submitted_at)),
+  };
+  for (const element of item.querySelectorAll("[data-value]")) {
+    element.textContent = values[element.dataset.value] ?? "";
+  }
+  item.querySelector(".term").hidden = kind !== "authorization";
+  const title = `${prefix}-title`;
+  const yes = item.querySelector('[data-decision="yes"]');
+  const no = item.querySelector('[data-decision="no"]');
+  yes.textContent = KINDS[kind].yesLabel;
+  no.textContent = msg.msgReject;
+  for (const button of [yes, no]) {
+    button.setAttribute("aria-describedby", title); // "Reject" — of which applicant
+    button.addEventListener("click", () => decide(kind, application, item, button === yes));
+  }
+  item.querySelector("form").addEventListener("submit", (event) => event.preventDefault());
+  return item;
+}
+
+async function refresh() {
+  const pending = await api("GET", "/api/v1/applications/pending");
+  for (const kind of Object.keys(KINDS)) {
+    const target = document.getElementById(`${kind}-list`);
+    if (target === null) {
+      continue; // this member does not take this decision
+    }
+    const items = pending[kind] ?? [];
+    target.replaceChildren(...items.map((application) => card(kind, application)));
+    document.getElementById(`${kind}-empty`).hidden = items.length > 0;
+  }
+}
+
+/** The decision's body, or null after showing why it cannot be sent. */
+function decision(kind, item, yes) {
+  const reason = item.querySelector("textarea");
+  const reasonError = item.querySelector(`#${CSS.escape(reason.id)}-error`);
+  const term = item.querySelector('input[type="number"]');
+  const termError = item.querySelector(`#${CSS.escape(term.id)}-error`);
+  fieldError(reason, reasonError);
+  fieldError(term, termError);
+  const text = reason.value.trim();
+  if (!yes && !text) {
+    fieldError(reason, reasonError, msg.msgReasonRequired);
+    reason.focus();
+    return null;
+  }
+  if (text.length > MAX_REASON) {
+    fieldError(reason, reasonError, msg.msgReasonLong);
+    reason.focus();
+    return null;
+  }
+  const body = { [KINDS[kind].yes]: yes };
+  if (text) {
+    body.reason = text;
+  }
+  if (kind === "authorization" && yes) {
+    const days = Number(term.value);
+    if (!Number.isInteger(days) || days < 1 || days > MAX_TERM) {
+      fieldError(term, termError, msg.msgTerm);
+      term.focus();
+      return null;
+    }
+    body.term_days = days;
+  }
+  return body;
+}
+
+async function decide(kind, application, item, yes) {
+  const body = decision(kind, item, yes);
+  if (body === null) {
+    return;
+  }
+  const buttons = item.querySelectorAll("button");
+  buttons.forEach((button) => (button.disabled = true));
+  item.setAttribute("aria-busy", "true");
+  const path = `/api/v1/applications/${encodeURIComponent(application.id)}/${KINDS[kind].path}`;
+  try {
+    await api("POST", path, body);
+  } catch (error) {
+    buttons.forEach((button) => (button.disabled = false));
+    item.removeAttribute("aria-busy");
+    failed(kind, item, error);
+    return;
+  }
+  const done = yes ? KINDS[kind].done : msg.msgRejected;
+  await reload(fill(done, { name: application.name }), "ok", kind);
+}
+
+function failed(kind, item, error) {
+  if (!(error instanceof ApiError)) {
+    show(status, String(error), "error");
+    return;
+  }
+  if (error.code === "not_found") {
+    reload(msg.msgGone, "error", kind);
+    return;
+  }
+  const fields = { reason: "textarea", term_days: 'input[type="number"]' };
+  const input = error.field && fields[error.field] ? item.querySelector(fields[error.field]) : null;
+  if (input) {
+    const text = error.field === "reason" ? msg.msgReasonRequired : msg.msgTerm;
+    fieldError(input, item.querySelector(`#${CSS.escape(input.id)}-error`), text);
+    input.focus();
+    return;
+  }
+  show(status, errorText(error, msg), "error");
+}
+
+/** Load the lists again, say what happened and keep the keyboard in the section just changed. */
+async function reload(text, tone, section) {
+  try {
+    await refresh();
+    show(status, text, tone);
+  } catch (error) {
+    show(status, error instanceof ApiError ? errorText(error, msg) : String(error), "error");
+  }
+  document.getElementById(`${section}s-title`)?.focus();
+}
+
+async function start() {
+  show(status, msg.msgLoading);
+  try {
+    csrf = (await api("GET", "/api/v1/session")).csrf_token;
+    await refresh();
+    show(status, "");
+  } catch (error) {
+    show(status, error instanceof ApiError ? errorText(error, msg) : String(error), "error");
+  }
+}
+
+start();
