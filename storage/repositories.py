@@ -226,25 +226,26 @@ class CredentialStore:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
+    @staticmethod
+    def _values(c: Credentials) -> dict[str, object]:
+        return {
+            "salt": c.salt,
+            "params": json.dumps(c.params, sort_keys=True),
+            "auth_pk": c.auth_pk,
+            "wrapped_password": c.wrapped_password,
+            "wrapped_recovery": c.wrapped_recovery,
+            "bundle_version": c.bundle_version,
+            "sig_pk": c.sig_pk,
+            "enc_pk": c.enc_pk,
+            "totp_sealed": c.totp_sealed,
+            "totp_last_step": c.totp_last_step,
+            "created_at": c.created_at,
+            "updated_at": c.updated_at,
+        }
+
     async def add(self, c: Credentials) -> None:
         try:
-            await self._conn.execute(
-                insert(t.credentials).values(
-                    member_id=c.member_id.value,
-                    salt=c.salt,
-                    params=json.dumps(c.params, sort_keys=True),
-                    auth_pk=c.auth_pk,
-                    wrapped_password=c.wrapped_password,
-                    wrapped_recovery=c.wrapped_recovery,
-                    bundle_version=c.bundle_version,
-                    sig_pk=c.sig_pk,
-                    enc_pk=c.enc_pk,
-                    totp_sealed=c.totp_sealed,
-                    totp_last_step=c.totp_last_step,
-                    created_at=c.created_at,
-                    updated_at=c.updated_at,
-                )
-            )
+            await self._conn.execute(insert(t.credentials).values(member_id=c.member_id.value, **self._values(c)))
         except IntegrityError:
             raise Conflict("This account is already activated.") from None
 
@@ -284,18 +285,7 @@ class CredentialStore:
 
     async def replace(self, c: Credentials) -> None:
         await self._conn.execute(
-            update(t.credentials)
-            .where(t.credentials.c.member_id == c.member_id.value)
-            .values(
-                salt=c.salt,
-                params=json.dumps(c.params, sort_keys=True),
-                auth_pk=c.auth_pk,
-                wrapped_password=c.wrapped_password,
-                wrapped_recovery=c.wrapped_recovery,
-                bundle_version=c.bundle_version,
-                totp_last_step=c.totp_last_step,
-                updated_at=c.updated_at,
-            )
+            update(t.credentials).where(t.credentials.c.member_id == c.member_id.value).values(**self._values(c))
         )
 
 

@@ -10,6 +10,7 @@ be replayed. A change signs out every other session; a recovery signs out all.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from isecom.auth import two_factor
@@ -42,6 +43,20 @@ class NewCredentials:
             )
         except CryptoError:
             raise InvalidInput("Password hashing parameters are outside the allowed range.", field="params") from None
+
+    def applied_to(self, credentials: Credentials, step: int, now: datetime) -> Credentials:
+        """The stored credentials after this change: new password material, next bundle version."""
+        return replace(
+            credentials,
+            salt=self.salt,
+            params=self.params,
+            auth_pk=self.auth_pk,
+            wrapped_password=self.wrapped_password,
+            wrapped_recovery=self.wrapped_recovery or credentials.wrapped_recovery,
+            bundle_version=credentials.bundle_version + 1,
+            totp_last_step=step,
+            updated_at=now,
+        )
 
     def check(self, version: int) -> None:
         if len(self.salt) != keys.SALT_BYTES or len(self.auth_pk) != 32:
@@ -140,18 +155,7 @@ async def change_password(
             await tx.audit.record(AuditEntry(now, member.id, "password.change_failed", member.id.value, {}))
             failed = True
         else:
-            await tx.credentials.replace(
-                replace(
-                    credentials,
-                    salt=new.salt,
-                    params=new.params,
-                    auth_pk=new.auth_pk,
-                    wrapped_password=new.wrapped_password,
-                    bundle_version=credentials.bundle_version + 1,
-                    totp_last_step=step,
-                    updated_at=now,
-                )
-            )
+            await tx.credentials.replace(new.applied_to(credentials, step, now))
             await tx.sessions.revoke_all(member.id, now, keep=current.session.digest)
             await tx.audit.record(AuditEntry(now, member.id, "password.changed", member.id.value, {}))
             await outbox.enqueue(
@@ -235,19 +239,7 @@ async def recover(
                 material=new.material(),
             )
             if step is not None and await tx.credentials.set_totp_step(member.id, step):
-                await tx.credentials.replace(
-                    replace(
-                        credentials,
-                        salt=new.salt,
-                        params=new.params,
-                        auth_pk=new.auth_pk,
-                        wrapped_password=new.wrapped_password,
-                        wrapped_recovery=new.wrapped_recovery,
-                        bundle_version=credentials.bundle_version + 1,
-                        totp_last_step=step,
-                        updated_at=now,
-                    )
-                )
+                await tx.credentials.replace(new.applied_to(credentials, step, now))
                 await tx.sessions.revoke_all(member.id, now)
                 await tx.audit.record(AuditEntry(now, member.id, "recovery.used", member.id.value, {}))
                 # The member and the NCB heads of their country hear of it.
