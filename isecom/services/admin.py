@@ -7,7 +7,7 @@ import io
 from dataclasses import replace
 
 from isecom.errors import Conflict, Forbidden, InvalidInput, NotFound
-from isecom.services import outbox, tokens
+from isecom.services import outbox
 from isecom.services.members import Invitation, NewMember, create_in
 from isecom.services.ports import AuditEntry, Clock, Member, Store
 from isecom.types import Email, MemberId, MemberStatus, Role
@@ -155,19 +155,7 @@ async def reset_keys(
             raise Conflict("Only an active member, or one awaiting activation, can get new keys.")
         await tx.credentials.delete(member.id)
         await tx.sessions.revoke_all(member.id, now)
-        await tx.members.set_status(member.id, MemberStatus.PENDING_ACTIVATION)
-        token = await tokens.issue(
-            tx, clock, server_key, purpose=tokens.ACTIVATION, member_id=member.id, ttl=tokens.ACTIVATION_TTL
-        )
-        await outbox.enqueue(
-            tx,
-            clock,
-            server_key,
-            to=member.email,
-            template="keys.reset",
-            language=member.language,
-            values={"name": member.name, "link": f"{base_url}/activate#{token}"},
-        )
+        await outbox.send_activation_link(tx, clock, server_key, member, template="keys.reset", base_url=base_url)
         await tx.audit.record(
             AuditEntry(now, actor.id if actor else None, "keys.reset", member.id.value, {"reason": reason.strip()})
         )

@@ -268,18 +268,8 @@ async def authorize(
         await tx.applications.save(
             replace(application, authorized_by=actor.id, authorized_at=now, membership_expires_at=now + term)
         )
-        await tx.members.set_status(member.id, MemberStatus.PENDING_ACTIVATION)
-        token = await tokens.issue(
-            tx, clock, server_key, purpose=tokens.ACTIVATION, member_id=member.id, ttl=tokens.ACTIVATION_TTL
-        )
-        await outbox.enqueue(
-            tx,
-            clock,
-            server_key,
-            to=member.email,
-            template="application.approved",
-            language=member.language,
-            values={"name": member.name, "link": f"{base_url}/activate#{token}"},
+        await outbox.send_activation_link(
+            tx, clock, server_key, member, template="application.approved", base_url=base_url
         )
         await tx.audit.record(
             AuditEntry(
