@@ -137,83 +137,18 @@ async function withHashMeter(fn) {
   }
 }
 
-/**
- * Bench-only stand-in for pool.js's WorkerPool with one difference: each worker is sent up to
- * `depth` requests at once and queues them itself (rpc.js serve() handles them one after the
- * other), so a worker that finishes a chunk starts the next one at once instead of waiting for
- * this thread to receive its answer and dispatch. Same run()/size/slots/close() surface, so the
- * product's encryptFileInPool drives it unchanged.
- */
-class DeepPool {
-  constructor(url, { size = m.pool.defaultPoolSize(), depth = 2 } = {}) {
-    this.size = size;
-    this.depth = depth;
-    this.nextId = 1;
-    this.queue = [];
-    this.slots = [];
-    for (let i = 0; i < size; i++) {
-      const slot = { worker: new Worker(url, { type: "module" }), jobs: new Map(), answered: 0 };
-      slot.worker.addEventListener("message", (event) => {
-        const { id, ok, result, error } = event.data;
-        const job = slot.jobs.get(id);
-        if (job === undefined) {
-          return;
-        }
-        slot.jobs.delete(id);
-        slot.answered += 1;
-        if (ok) {
-          job.resolve(result);
-        } else {
-          job.reject(new Error(error.message));
-        }
-        this.dispatch();
-      });
-      this.slots.push(slot);
-    }
-  }
-
-  run(op, args, transfer = []) {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ message: { id: this.nextId++, op, args }, transfer, resolve, reject });
-      this.dispatch();
-    });
-  }
-
-  dispatch() {
-    while (this.queue.length > 0) {
-      const slot = this.slots.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
-      if (slot.jobs.size >= this.depth) {
-        return;
-      }
-      const job = this.queue.shift();
-      slot.jobs.set(job.message.id, job);
-      slot.worker.postMessage(job.message, job.transfer);
-    }
-  }
-
-  close() {
-    for (const slot of this.slots) {
-      slot.worker.terminate();
-      for (const job of slot.jobs.values()) {
-        job.reject(new Error("closed"));
-      }
-    }
-    this.slots = [];
-  }
-}
-
 function makePool(kind) {
-  const webcrypto = new URL("/bench/webcrypto-chunk.worker.mjs", location.origin);
-  webcrypto.searchParams.set("base", m.base);
+  const sha256Hi = new URL("/bench/sha256-chunk.worker.mjs", location.origin);
+  sha256Hi.searchParams.set("base", m.base);
   switch (kind) {
     case "product":
       return m.pool.chunkPool();
-    case "webcrypto":
-      return new m.pool.WorkerPool(webcrypto);
-    case "deep":
-      return new DeepPool(m.pool.CHUNK_WORKER_URL);
-    case "deep-webcrypto":
-      return new DeepPool(webcrypto);
+    case "sha256-hi":
+      // The product's pool and dispatch; only the worker's h_i differs.
+      return new m.pool.WorkerPool(sha256Hi, { depth: m.pool.CHUNK_DEPTH });
+    case "depth1":
+      // One request per worker at a time: how pool.js dispatched before CHUNK_DEPTH.
+      return m.pool.chunkPool({ depth: 1 });
     default:
       throw new Error(`unknown pool ${kind}`);
   }
@@ -271,7 +206,7 @@ export async function micro({ totalMiB, chunkMiB }) {
   const state = sodium.crypto_hash_sha256_init();
   await time("sha256Libsodium", () => sodium.crypto_hash_sha256_update(state, buf));
   sodium.crypto_hash_sha256_final(state);
-  await time("sha256WebCrypto", () => crypto.subtle.digest("SHA-256", buf));
+  await time("blake2b", () => sodium.crypto_generichash(32, buf, null));
   const file = m.attachments.newFile(n * chunkSize, chunkSize);
   await time("encryptChunk", (index) => m.attachments.encryptChunk({ ...file, index, plain: buf }));
   return out;
@@ -353,7 +288,7 @@ export async function encryptPipeline({ sizeMiB, chunkMiB, keep = 0, capSeconds,
       mibps: sizeMiB / seconds,
       nChunks: d.nChunks,
       poolSize: pool.size,
-      workersUsed: pool instanceof DeepPool ? pool.slots.filter((s) => s.answered > 0).length : pool.slots.length,
+      workersUsed: pool.slots.length,
       mainHashSeconds: meter.ms / 1000,
       mainHashMiB: meter.bytes / MiB,
       generateSeconds: source.ms / 1000,

@@ -46,7 +46,7 @@ OPENPGP = REPO / "node_modules" / "openpgp" / "dist" / "openpgp.min.mjs"
 # Same-origin URLs answered by Playwright from these files (never reach the server).
 ROUTES = {
     "/bench/bench.mjs": HERE / "bench.mjs",
-    "/bench/webcrypto-chunk.worker.mjs": HERE / "webcrypto-chunk.worker.mjs",
+    "/bench/sha256-chunk.worker.mjs": HERE / "sha256-chunk.worker.mjs",
     "/bench/openpgp.mjs": OPENPGP,
 }
 TARGET_RATIO = 3.0
@@ -219,10 +219,9 @@ def run_phases(server_url: str, args: argparse.Namespace) -> dict[str, Any]:
         ("decrypt", "decryptStream", {**ours, "wholeFileHash": False}),
         ("decrypt_hash", "decryptStream", {**ours, "wholeFileHash": True}),
         ("open_file", "openWholeFile", {"sizeMiB": 128, "chunkMiB": chunk}),
-        ("encrypt_webcrypto_hi", "encryptPipeline", {**ours, "keep": 2, "pool": "webcrypto"}),
-        ("encrypt_chunks_webcrypto_hi", "encryptChunksOnly", {**ours, "pool": "webcrypto"}),
-        ("encrypt_deep", "encryptPipeline", {**ours, "keep": 2, "pool": "deep"}),
-        ("encrypt_deep_webcrypto_hi", "encryptPipeline", {**ours, "keep": 2, "pool": "deep-webcrypto"}),
+        ("encrypt_sha256_hi", "encryptPipeline", {**ours, "pool": "sha256-hi"}),
+        ("encrypt_chunks_sha256_hi", "encryptChunksOnly", {**ours, "pool": "sha256-hi"}),
+        ("encrypt_depth1", "encryptPipeline", {**ours, "keep": 2, "pool": "depth1"}),
         ("openpgp_decrypt", "openpgpDecrypt", {"sizeMiB": 256, "chunkMiB": chunk, "capSeconds": cap}),
     ]
     if not CHROMIUM.is_file():
@@ -289,9 +288,9 @@ def cpu_model(setup: dict[str, Any], micro: dict[str, Any], enc: dict[str, Any],
         "CPU budget of encryptFileInPool (CPU-s of the phases; one-thread speeds from the building blocks):",
         f"  {full * ms:.1f} ms CPU per MiB in all; {part * ms:.1f} without the whole-file SHA-256 (chunks only), "
         f"so that hash adds {(full - part) * ms:.1f}",
-        f"  one-thread costs: AEAD {ms / micro['xchacha20poly1305']:.1f}, libsodium.js SHA-256 {sha * ms:.1f} "
-        f"(paid twice: h_i over each blob and the whole-file hash), "
-        f"WebCrypto SHA-256 {ms / micro['sha256WebCrypto']:.1f} ms/MiB",
+        f"  one-thread costs: AEAD {ms / micro['xchacha20poly1305']:.1f}, "
+        f"libsodium.js BLAKE2b-256 (h_i, in the workers) {ms / micro['blake2b']:.1f}, "
+        f"libsodium.js SHA-256 (whole file, main thread) {sha * ms:.1f} ms/MiB",
         f"  ceilings: {cores} cores fully busy → {cpu_bound:.0f} MiB/s; the main thread's serial SHA-256 + source, "
         f"whatever the number of cores → {serial_bound:.0f} MiB/s; measured {enc['mibps']:.1f} MiB/s = "
         f"{100 * enc['mibps'] / bound:.0f} % of {bound:.0f}",
@@ -302,7 +301,7 @@ def report(results: dict[str, Any]) -> list[str]:
     setup, micro, argon = results["setup"], results["micro"], results["argon2"]
     enc, chunks = results["encrypt"], results["encrypt_chunks"]
     dec, dech, whole = results["decrypt"], results["decrypt_hash"], results["open_file"]
-    wenc, wchunks = results["encrypt_webcrypto_hi"], results["encrypt_chunks_webcrypto_hi"]
+    senc, schunks = results["encrypt_sha256_hi"], results["encrypt_chunks_sha256_hi"]
     pgp, pgpd, pgpa = results["openpgp"], results["openpgp_decrypt"], results["openpgp_aead"]
     lines = [
         f"navigator.hardwareConcurrency = {setup['hardwareConcurrency']}, chunk pool size = {setup['poolSize']}, "
@@ -317,7 +316,7 @@ def report(results: dict[str, Any]) -> list[str]:
         f"  memcpy (Uint8Array.slice)                                             {fmt(micro['copy']):>9}",
         f"  libsodium.js XChaCha20-Poly1305 encrypt                               {fmt(micro['xchacha20poly1305']):>9}",
         f"  libsodium.js SHA-256 streaming update                                 {fmt(micro['sha256Libsodium']):>9}",
-        f"  WebCrypto SHA-256 one-shot per 4 MiB                                  {fmt(micro['sha256WebCrypto']):>9}",
+        f"  libsodium.js BLAKE2b-256 one-shot (h_i)                               {fmt(micro['blake2b']):>9}",
         f"  attachments.encryptChunk (AEAD + concat + h_i), per core              {fmt(micro['encryptChunk']):>9}",
         "",
         f"Argon2id ops={argon['params']['ops']} mem={argon['params']['mem'] // 2**20} MiB via argon2.worker.js: "
@@ -351,10 +350,9 @@ def report(results: dict[str, Any]) -> list[str]:
             whole["pipelined"],
             whole.get("othersShare"),
         )
-    row("bench-only variant: encryptFileInPool, h_i by WebCrypto in the worker", wenc)
-    row("bench-only variant: chunks only, h_i by WebCrypto in the worker", wchunks)
-    row("bench-only variant: encryptFileInPool, 2 requests queued in each worker", results["encrypt_deep"])
-    row("bench-only variant: both (2 queued per worker, h_i by WebCrypto)", results["encrypt_deep_webcrypto_hi"])
+    row("previous protocol: encryptFileInPool with h_i = SHA-256 (libsodium.js)", senc)
+    row("previous protocol: chunks only, h_i = SHA-256 (libsodium.js)", schunks)
+    row("bench-only variant: encryptFileInPool, 1 request per worker at a time", results["encrypt_depth1"])
     row(f"{pgp.get('version', 'OpenPGP.js')}: encrypt stream, default config", pgp)
     row("OpenPGP.js: decrypt stream, default config, message in memory ²", pgpd)
     row("OpenPGP.js: encrypt stream, aeadProtect (SEIPDv2)", pgpa)

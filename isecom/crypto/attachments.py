@@ -1,4 +1,4 @@
-"""Evidence attachments: independent AEAD chunks, a manifest of chunk hashes (docs/PROTOCOL.md §8)."""
+"""Evidence attachments: independent AEAD chunks, a manifest of BLAKE2b chunk hashes (docs/PROTOCOL.md §8)."""
 
 from __future__ import annotations
 
@@ -97,6 +97,11 @@ def chunk_ad(file_id: bytes, index: int, n_chunks: int, size: int, chunk_size: i
     return b"ISEC-chunk-v1" + file_id + be64(index) + be64(n_chunks) + be64(size) + be64(chunk_size) + last
 
 
+def chunk_hash(blob: bytes) -> bytes:
+    """h_i = H256(blob_i): unkeyed BLAKE2b-256 of the whole blob, nonce included (§8.1)."""
+    return h256(blob)
+
+
 def manifest_root(file_id: bytes, hashes: list[bytes]) -> bytes:
     return h256(b"ISEC-manifest-v1" + file_id + be64(len(hashes)) + b"".join(hashes))
 
@@ -136,7 +141,7 @@ def encrypt_file(
         )
         for i in range(n_chunks)
     ]
-    hashes = [sha256(blob) for blob in blobs]
+    hashes = [chunk_hash(blob) for blob in blobs]
     descriptor = Descriptor(
         file_id=file_id,
         name=name,
@@ -165,7 +170,7 @@ def open_chunk(descriptor: Descriptor, hashes: list[bytes], index: int, blob: by
     if len(blob) != OVERHEAD + descriptor.plain_length(index):
         raise CryptoError("format")
     check_manifest(descriptor, hashes)
-    if not equal(sha256(blob), hashes[index]):
+    if not equal(chunk_hash(blob), hashes[index]):
         raise CryptoError("manifest")
     ad = chunk_ad(descriptor.file_id, index, descriptor.n_chunks, descriptor.size, descriptor.chunk_size)
     try:

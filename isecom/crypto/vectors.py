@@ -22,7 +22,7 @@ from isecom.crypto import attachments, envelope, keys, padding
 from isecom.crypto import payload as payloads
 from isecom.crypto.encoding import b64d, b64e, be32
 from isecom.crypto.errors import CryptoError
-from isecom.crypto.hashing import h256, sha256
+from isecom.crypto.hashing import h256
 from isecom.crypto.keys import Identity
 
 CREATED = 1764320400  # 2025-11-28T09:00:00Z
@@ -542,7 +542,7 @@ def _attachments(g: _Builder) -> None:
     moved = attachments.encrypt_chunk(
         enc.descriptor.file_key, enc.descriptor.file_id, 1, 3, len(data), chunk, data[:chunk], rng
     )
-    moved_hashes = [sha256(moved), enc.hashes[1], enc.hashes[2]]
+    moved_hashes = [attachments.chunk_hash(moved), enc.hashes[1], enc.hashes[2]]
     moved_desc = {**desc, "manifest_root": b64e(attachments.manifest_root(enc.descriptor.file_id, moved_hashes))}
     g.add(
         "chunk bound to another index",

@@ -82,6 +82,15 @@ export function chunkAd(fileId, index, nChunks, size, chunkSize) {
 }
 
 /**
+ * h_i = H256(blob_i): unkeyed BLAKE2b-256 of the whole blob, nonce included (§8.1).
+ * @param {Uint8Array} blob
+ * @returns {Uint8Array} 32 bytes
+ */
+export function chunkHash(blob) {
+  return H256(blob);
+}
+
+/**
  * Encrypt chunk `index` of a file: blob_i = nonce_i ‖ AEAD_enc(file_key, nonce_i, P_i, ad_i).
  * @param {object} options
  * @param {Uint8Array} options.fileKey 32 bytes
@@ -91,7 +100,7 @@ export function chunkAd(fileId, index, nChunks, size, chunkSize) {
  * @param {number} options.chunkSize
  * @param {Uint8Array} options.plain P_i, exactly chunkLength(index, size, chunkSize) bytes
  * @param {Uint8Array} [options.nonce] 24 bytes (default R(24))
- * @returns {{blob: Uint8Array, hash: Uint8Array}} the blob and h_i = SHA256(blob_i)
+ * @returns {{blob: Uint8Array, hash: Uint8Array}} the blob and h_i = H256(blob_i)
  */
 export function encryptChunk({ fileKey, fileId, index, size, chunkSize, plain, nonce = randomBytes(AEAD_NONCE) }) {
   const nChunks = chunkCount(size, chunkSize);
@@ -102,7 +111,7 @@ export function encryptChunk({ fileKey, fileId, index, size, chunkSize, plain, n
     throw new RangeError("chunk plaintext or nonce has the wrong length");
   }
   const blob = concat(nonce, aeadEncrypt(fileKey, nonce, plain, chunkAd(fileId, index, nChunks, size, chunkSize)));
-  return { blob, hash: SHA256(blob) };
+  return { blob, hash: chunkHash(blob) };
 }
 
 /**
@@ -233,7 +242,7 @@ export class FileManifest {
     const { fileId, fileKey, size, chunkSize, nChunks } = this.descriptor;
     ensure(Number.isSafeInteger(index) && index >= 0 && index < nChunks, "format", "chunk index out of range");
     ensure(blob.length === CHUNK_OVERHEAD + chunkLength(index, size, chunkSize), "format", "chunk blob length");
-    ensure(equal(SHA256(blob), this.hashes[index]), "manifest", "chunk hash does not match the manifest");
+    ensure(equal(chunkHash(blob), this.hashes[index]), "manifest", "chunk hash does not match the manifest");
     return aeadDecrypt(fileKey, blob.subarray(0, AEAD_NONCE), blob.subarray(AEAD_NONCE), chunkAd(fileId, index, nChunks, size, chunkSize));
   }
 }

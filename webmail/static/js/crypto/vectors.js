@@ -1,6 +1,6 @@
 // Cross-implementation test vectors (PROTOCOL.md §11, tests/vectors/README.md):
 // generateVectors(seed) makes a document, checkVectors(doc) checks one.
-import { chunkAd, descriptorJson, encryptFile, manifestRoot, openChunk, openFile } from "./attachments.js";
+import { chunkAd, chunkHash, descriptorJson, encryptFile, manifestRoot, openChunk, openFile } from "./attachments.js";
 import {
   buildHeader,
   encryptBody,
@@ -28,7 +28,7 @@ import {
   wrapBundle,
 } from "./keys.js";
 import { paddedLength, pad } from "./padding.js";
-import { AEAD_NONCE, SHA256, aeadDecrypt, aeadEncrypt, label, signKeyPair } from "./primitives.js";
+import { AEAD_NONCE, aeadDecrypt, aeadEncrypt, label, signKeyPair } from "./primitives.js";
 import { lib, ready } from "./sodium.js";
 
 export const PROTOCOL = 1;
@@ -298,7 +298,7 @@ export async function generateVectors(seed) {
     const { fileId, fileKey, size, chunkSize, nChunks } = fileA.descriptor;
     const plainLast = plainA.subarray(64 * KiB);
     const blob = concat(nonce, aeadEncrypt(fileKey, nonce, plainLast, chunkAd(fileId, 0, nChunks, size, chunkSize)));
-    const hashes = [fileA.hashes[0], SHA256(blob)];
+    const hashes = [fileA.hashes[0], chunkHash(blob)];
     const descriptor = descriptorJson({ ...fileA.descriptor, manifestRoot: manifestRoot(fileId, hashes) });
     add("chunk: last chunk sealed with the associated data of chunk 0", "chunk", chunkInputs(fileA, 1, blob, descriptor, hashes), { error: "decrypt" });
     add("file: final chunk not flagged last", "file", {

@@ -1,8 +1,9 @@
-// Bench-only chunk worker (not a product file): chunk.worker.js's "encrypt" with the one change
-// under study, h_i = SHA256(blob_i) computed by WebCrypto (crypto.subtle.digest, one-shot,
-// native) instead of libsodium.js. The AEAD, the associated data and the blob layout are the
-// product's own functions, so the blobs open with the product's openChunk. Answers follow
-// rpc.js, so pool.js's WorkerPool and encryptFileInPool drive it unchanged.
+// Bench-only chunk worker (not a product file): chunk.worker.js's "encrypt" as it was before
+// h_i became BLAKE2b-256 (PROTOCOL.md §8.1), i.e. with h_i = SHA-256(blob_i) by libsodium.js,
+// to show in the same run what that change saves. The AEAD, the associated data and the blob
+// layout are the product's own functions; the hashes do not match the current protocol, so
+// these blobs are never opened. Answers follow rpc.js, so pool.js's WorkerPool and
+// encryptFileInPool drive it unchanged.
 const base = new URL(self.location.href).searchParams.get("base");
 
 const loading = Promise.all(
@@ -27,7 +28,7 @@ self.addEventListener("message", async (event) => {
     const nonce = primitives.randomBytes(primitives.AEAD_NONCE);
     const ad = attachments.chunkAd(fileId, index, nChunks, size, chunkSize);
     const blob = encoding.concat(nonce, primitives.aeadEncrypt(fileKey, nonce, plain, ad));
-    const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", blob));
+    const hash = primitives.SHA256(blob);
     self.postMessage({ id, ok: true, result: { blob, hash } }, [blob.buffer]);
   } catch (error) {
     self.postMessage({ id, ok: false, error: { check: null, message: String(error?.message ?? error) } });
