@@ -68,3 +68,8 @@ bench-crypto: install
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+
+# Key-log look-ups with proof per second at 10^4 and 10^6 leaves, appends/s: see bench/README.md.
+.PHONY: bench-keyserver
+bench-keyserver: install
+	$(BIN)/python bench/keyserver/run.py

@@ -24,7 +24,7 @@ from isecom.context import Context
 from isecom.errors import ConfigError, Unavailable
 from isecom.mailer.delivery import Mailer
 from isecom.mailer.transport import DirectorySink, SmtpRelay, Transport
-from isecom.services import applications
+from isecom.services import applications, keydir
 from isecom.smtp import gateway
 from keyserver.app import create_app as create_keyserver
 from storage import migrate
@@ -82,7 +82,7 @@ def make_mailer(context: Context) -> Mailer:
 
 def build_web_app(context: Context) -> web.Application:
     app = create_webmail(context)
-    app.add_subapp("/keys", create_keyserver())
+    app.add_subapp("/keys", create_keyserver(context))
     return app
 
 
@@ -136,15 +136,28 @@ async def serve(config: Config, *, stop: asyncio.Event | None = None) -> None:
             )
             delivery = asyncio.create_task(make_mailer(context).run(), name="outbox")
             terms = asyncio.create_task(_sweep_terms_hourly(context), name="terms")
+            checkpoints = asyncio.create_task(_sign_checkpoints(context), name="checkpoints")
             log.info("configuration", extra=config.describe())
             print(f"isecom: HTTP on http://{config.http}  SMTP on {config.smtp}  (Ctrl-C stops)", flush=True)
             await stop.wait()
             delivery.cancel()
             terms.cancel()
+            checkpoints.cancel()
         finally:
             if smtp_server is not None:
                 smtp_server.close()
             await runner.cleanup()
+
+
+async def _sign_checkpoints(context: Context) -> None:
+    """Sign a key-log checkpoint every ``keys.checkpoint_seconds`` when the log grew."""
+    interval = context.config.checkpoint_interval.total_seconds()
+    while True:
+        try:
+            await keydir.sign_checkpoint(context.store, context.clock, context.authority)
+        except Exception:
+            log.exception("signing a key-log checkpoint failed; retrying")
+        await asyncio.sleep(interval)
 
 
 async def _sweep_terms_hourly(context: Context) -> None:

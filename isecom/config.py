@@ -38,7 +38,8 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
     "database": {"url": (str, "sqlite:///isecom.db"), "url_file": (str, "")},
     "blobs": {"path": (str, "blobs")},
     "mail": {"domains": (list, ["isecom.example"])},
-    "secrets": {"server_key_file": (str, "secrets/server.key")},
+    "secrets": {"server_key_file": (str, "secrets/server.key"), "root_key_file": (str, "secrets/root.key")},
+    "keys": {"root_public_file": (str, "root.pub"), "checkpoint_seconds": (int, 5)},
     "log": {"format": (str, "plain"), "level": (str, "INFO")},
     "i18n": {"default_language": (str, "en")},
     "sessions": {"idle_minutes": (int, 30), "absolute_hours": (int, 12)},
@@ -74,6 +75,9 @@ class Config:
     outbound_sender: str
     outbound_require_tls: bool
     server_key: bytes = field(repr=False)
+    root_pk: bytes = b""  # the platform root's public key (public, from DATA/root.pub)
+    root_seed: bytes | None = field(default=None, repr=False)  # None: the root key lives elsewhere
+    checkpoint_interval: timedelta = timedelta(seconds=5)
 
     @property
     def mail_sink(self) -> Path:
@@ -99,6 +103,8 @@ class Config:
             "sessions": f"idle {self.session_idle}, absolute {self.session_absolute}",
             "outbound": str(self.outbound_relay) if self.outbound_relay else f"sink {self.mail_sink}",
             "server_key": "<from file>",
+            "root_key": "on this machine" if self.root_seed else "offline",
+            "checkpoint_interval": str(self.checkpoint_interval),
         }
 
 
@@ -159,6 +165,10 @@ def load(data_dir: Path, env: Mapping[str, str] | None = None, *, require_secret
         raise ConfigError(f"outbound.sender: expected an address like 'isecom <no-reply@example.org>', got {sender!r}")
     key_file = _resolve(data_dir, values["secrets"]["server_key_file"])
     server_key = read_secret("secrets.server_key_file", key_file) if require_secrets else b""
+    root_pk, root_seed = _root_key(data_dir, values, require_secrets)
+    interval = values["keys"]["checkpoint_seconds"]
+    if not 1 <= interval <= 24 * 3600:
+        raise ConfigError("keys.checkpoint_seconds: between 1 and 86400")
     return Config(
         data_dir=data_dir,
         public_url=public_url,
@@ -177,7 +187,36 @@ def load(data_dir: Path, env: Mapping[str, str] | None = None, *, require_secret
         outbound_sender=sender,
         outbound_require_tls=values["outbound"]["require_tls"],
         server_key=server_key,
+        root_pk=root_pk,
+        root_seed=root_seed,
+        checkpoint_interval=timedelta(seconds=interval),
     )
+
+
+def _root_key(data_dir: Path, values: dict[str, Any], require: bool) -> tuple[bytes, bytes | None]:
+    """The root's public key (required) and, when it lives on this machine, its seed."""
+    pub_file = _resolve(data_dir, values["keys"]["root_public_file"])
+    try:
+        pub_text = pub_file.read_text(encoding="ascii").strip()
+        root_pk = bytes.fromhex(pub_text)
+    except FileNotFoundError:
+        if not require:
+            return b"", None
+        raise ConfigError(f"keys.root_public_file: {pub_file} does not exist (run `isecom init`)") from None
+    except (OSError, UnicodeDecodeError, ValueError):
+        raise ConfigError(f"keys.root_public_file: {pub_file} must hold 64 hexadecimal digits") from None
+    if len(root_pk) != 32:
+        raise ConfigError(f"keys.root_public_file: {pub_file} must hold 64 hexadecimal digits")
+    seed_file = _resolve(data_dir, values["secrets"]["root_key_file"])
+    if not require or not seed_file.exists():
+        return root_pk, None
+    try:
+        seed = bytes.fromhex(read_secret("secrets.root_key_file", seed_file).decode("ascii"))
+    except ValueError:
+        raise ConfigError(f"secrets.root_key_file: {seed_file} must hold 64 hexadecimal digits") from None
+    if len(seed) != 32:
+        raise ConfigError(f"secrets.root_key_file: {seed_file} must hold 64 hexadecimal digits")
+    return root_pk, seed
 
 
 def read_secret(key: str, path: Path) -> bytes:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from isecom.config import Config
+from isecom.crypto import keytrans
+from isecom.services import keydir
 from isecom.services.ports import BlobStore, Clock, Store
 
 
@@ -14,3 +16,13 @@ class Context:
     store: Store
     blobs: BlobStore
     clock: Clock
+
+    @property
+    def authority(self) -> keydir.Authority:
+        """The key log's signing keys, from the configuration (the root's may be offline)."""
+        return keydir.Authority(
+            origin=self.config.public_url,
+            root_pk=self.config.root_pk,
+            root_seed=self.config.root_seed,
+            log_seed=keytrans.log_key_seed(self.config.server_key),
+        )

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from isecom.config import CONFIG_NAME
+from isecom.crypto import keytrans
 from isecom.crypto.tokens import random_secret_hex
 
 CONFIG_TEMPLATE = """\
@@ -35,6 +36,11 @@ domains = ["isecom.example"]
 
 [secrets]
 server_key_file = "secrets/server.key"
+root_key_file = "secrets/root.key"     # the platform root signing key; may move offline (`isecom keys root`)
+
+[keys]
+root_public_file = "root.pub"           # the root's public key, pinned by clients
+checkpoint_seconds = 5                  # how often the key log signs a checkpoint when it grew
 
 [log]
 format = "plain"                        # or "json"
@@ -68,6 +74,14 @@ def create(data_dir: Path) -> list[str]:
     if not key.exists():
         _write_private(key, random_secret_hex(32) + "\n")
         created.append(str(key))
+    root_key, root_pub = secrets_dir / "root.key", data_dir / "root.pub"
+    if not root_pub.exists():
+        seed = random_secret_hex(32)
+        _write_private(root_key, seed + "\n")
+        created.append(str(root_key))
+        pk, _ = keytrans.signing_keypair(bytes.fromhex(seed))
+        root_pub.write_text(pk.hex() + "\n", encoding="ascii")
+        created.append(str(root_pub))
     config = data_dir / CONFIG_NAME
     if not config.exists():
         config.write_text(CONFIG_TEMPLATE, encoding="utf-8")

@@ -8,14 +8,20 @@ from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
-def make_engine(url: str) -> AsyncEngine:
-    """An engine for ``url``; a PostgreSQL URL may carry ``?schema=NAME`` to use that schema."""
+def make_engine(url: str, *, read_only: bool = False) -> AsyncEngine:
+    """An engine for ``url``; a PostgreSQL URL may carry ``?schema=NAME`` to use that schema.
+
+    ``read_only`` (SQLite): connections that start deferred transactions and refuse
+    writes, so readers see a snapshot without waiting for the single writer.
+    """
     if url.startswith("sqlite"):
         engine = create_async_engine(
             url, pool_size=4, max_overflow=4, connect_args={"timeout": 30}, hide_parameters=True
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin_read if read_only else _sqlite_begin)
+        if read_only:
+            event.listen(engine.sync_engine, "connect", _sqlite_query_only)
         return engine
     parsed = make_url(url)
     connect_args: dict[str, Any] = {}
@@ -43,3 +49,13 @@ def _sqlite_begin(conn: Any) -> None:
     # Take the write lock up front: a deferred transaction that later writes can
     # fail with SQLITE_BUSY without waiting; IMMEDIATE waits up to busy_timeout.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_begin_read(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+def _sqlite_query_only(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()

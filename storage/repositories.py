@@ -79,6 +79,34 @@ class Members:
         found = [await self.get(MemberId(i)) for i in (await self._conn.execute(query)).scalars()]
         return [m for m in found if m is not None]
 
+    async def in_country(self, country: Country, *, limit: int) -> list[Member]:
+        query = (
+            select(t.members.c.id)
+            .where(t.members.c.country == country.code)
+            .order_by(t.members.c.name, t.members.c.id)
+            .limit(limit)
+        )
+        found = [await self.get(MemberId(i)) for i in (await self._conn.execute(query)).scalars()]
+        return [m for m in found if m is not None]
+
+    async def search(self, text: str, *, country: Country | None, limit: int, offset: int) -> list[Member]:
+        query = select(t.members.c.id).order_by(t.members.c.name, t.members.c.email).limit(limit).offset(offset)
+        if text:
+            escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{escaped}%"
+            query = query.where(
+                or_(
+                    *(
+                        func.lower(column).like(pattern, escape="\\")
+                        for column in (t.members.c.name, t.members.c.email, t.members.c.agency)
+                    )
+                )
+            )
+        if country is not None:
+            query = query.where(t.members.c.country == country.code)
+        found = [await self.get(MemberId(i)) for i in (await self._conn.execute(query)).scalars()]
+        return [m for m in found if m is not None]
+
     async def set_status(self, member_id: MemberId, status: MemberStatus) -> None:
         await self._conn.execute(update(t.members).where(t.members.c.id == member_id.value).values(status=status.value))
 
@@ -384,8 +412,10 @@ class Applications:
         row = (await self._conn.execute(query)).first()
         return None if row is None else _application(row._mapping)
 
-    async def expiring(self, before: datetime) -> list[tuple[Member, Application]]:
-        return await _expiring(self._conn, before)
+    async def expiring(
+        self, before: datetime, *, country: Country | None = None, limit: int | None = None
+    ) -> list[tuple[Member, Application]]:
+        return await _expiring(self._conn, before, country, limit)
 
     async def pending(self, status: MemberStatus, country: Country | None) -> list[tuple[Member, Application]]:
         query = (
@@ -405,7 +435,9 @@ class Applications:
         return found
 
 
-async def _expiring(conn: AsyncConnection, before: datetime) -> list[tuple[Member, Application]]:
+async def _expiring(
+    conn: AsyncConnection, before: datetime, country: Country | None = None, limit: int | None = None
+) -> list[tuple[Member, Application]]:
     query = (
         select(t.applications.c.member_id)
         .join(t.members, t.members.c.id == t.applications.c.member_id)
@@ -416,6 +448,10 @@ async def _expiring(conn: AsyncConnection, before: datetime) -> list[tuple[Membe
         )
         .order_by(t.applications.c.membership_expires_at)
     )
+    if country is not None:
+        query = query.where(t.members.c.country == country.code)
+    if limit is not None:
+        query = query.limit(limit)
     found: list[tuple[Member, Application]] = []
     for member_id in (await conn.execute(query)).scalars():
         member = await Members(conn).get(MemberId(member_id))

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from isecom.errors import Unavailable
 from storage.audit_chain import Audit
+from storage.db import make_engine
+from storage.keylog import KeyLog
 from storage.repositories import (
     Applications,
     Challenges,
@@ -37,6 +39,7 @@ class SqlTransaction:
     throttle: Throttle
     applications: Applications
     outbox: OutboxStore
+    keylog: KeyLog
 
     @classmethod
     def on(cls, conn: AsyncConnection) -> SqlTransaction:
@@ -50,6 +53,7 @@ class SqlTransaction:
             Throttle(conn),
             Applications(conn),
             OutboxStore(conn),
+            KeyLog(conn),
         )
 
 
@@ -61,6 +65,11 @@ class SqlStore:
         # in growing steps (up to 100 ms) between retries. One process owns a SQLite
         # file; several processes need PostgreSQL, which locks rows, not the database.
         self._serial = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._reader = (
+            make_engine(str(engine.url.render_as_string(hide_password=False)), read_only=True)
+            if (engine.dialect.name == "sqlite")
+            else None
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTransaction]:
@@ -75,6 +84,19 @@ class SqlStore:
         except (OSError, ConnectionError, OperationalError, InterfaceError) as exc:
             raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
 
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[SqlTransaction]:
+        """A read-only transaction: no writer lock, so look-ups run beside writes; never commits."""
+        try:
+            async with (self._reader or self.engine).connect() as conn:
+                await conn.begin()
+                try:
+                    yield SqlTransaction.on(conn)
+                finally:
+                    await conn.rollback()
+        except (OSError, ConnectionError, OperationalError, InterfaceError) as exc:
+            raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
+
     async def ping(self) -> None:
         try:
             async with self.engine.connect() as conn:
@@ -84,3 +106,5 @@ class SqlStore:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._reader is not None:
+            await self._reader.dispose()

@@ -199,3 +199,48 @@ outbox = Table(
     Column("last_error", String(300), nullable=True),
     Index("ix_outbox_pending", "sent_at", "next_attempt_at"),
 )
+
+# The key-transparency log (docs/PROTOCOL.md §9): leaves in order, the hash of
+# every complete subtree (so appends and proofs read O(log n) rows), signed
+# checkpoints, and one row of current pointers per member for look-ups.
+kt_head = Table(
+    "kt_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("size", BigInteger, nullable=False),
+)
+
+kt_leaves = Table(
+    "kt_leaves",
+    metadata,
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", Integer, nullable=False),
+    Column("uid", String(32), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Index("ix_kt_leaves_uid", "uid", "idx"),
+)
+
+kt_nodes = Table(
+    "kt_nodes",
+    metadata,
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
+kt_checkpoints = Table(
+    "kt_checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+key_directory = Table(
+    "key_directory",
+    metadata,
+    Column("member_id", String(32), ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("keys_idx", BigInteger, nullable=True),
+    Column("approval_idx", BigInteger, nullable=True),
+    Column("cert_idx", BigInteger, nullable=True),
+    Column("revoke_idx", BigInteger, nullable=True),
+)

@@ -13,7 +13,7 @@ from aiohttp import web
 from isecom.errors import InvalidInput
 from isecom.services import admin, audit
 from isecom.services.ports import AuditEntry
-from isecom.types import MemberId
+from isecom.types import Country, MemberId
 from webmail.api import member_json, read_json
 from webmail.keys import CONTEXT
 from webmail.middleware import MEMBER
@@ -35,8 +35,27 @@ async def change_membership(request: web.Request) -> web.Response:
         action=request.match_info["action"],
         member_id=MemberId.parse(request.match_info["id"], field="id"),
         reason=reason,
+        authority=context.authority,
     )
     return web.json_response({"member": member_json(member)})
+
+
+@routes.get("/api/v1/admin/members")
+async def search_members(request: web.Request) -> web.Response:
+    """Find members by name, email or agency (``q``) and ``country``; ``page`` of 25."""
+    raw_page = request.query.get("page", "1")
+    if not raw_page.isdigit() or len(raw_page) > 4:
+        raise InvalidInput("page must be a whole number.", field="page")
+    country = request.query.get("country") or None
+    context = request.config_dict[CONTEXT]
+    found, more = await admin.search_members(
+        context.store,
+        request[MEMBER],
+        text=request.query.get("q", ""),
+        country=Country.parse(country) if country else None,
+        page=int(raw_page),
+    )
+    return web.json_response({"members": [member_json(m) for m in found], "page": int(raw_page), "more": more})
 
 
 def _when(request: web.Request, name: str) -> datetime | None:
@@ -125,5 +144,6 @@ async def reset_keys(request: web.Request) -> web.Response:
         MemberId.parse(request.match_info["id"], field="id"),
         reason=reason,
         base_url=context.config.public_url,
+        authority=context.authority,
     )
     return web.json_response({"member": member_json(member)})

@@ -58,6 +58,7 @@ async def activation_start(request: web.Request) -> web.Response:
             "totp_secret": started.totp_secret,
             "totp_uri": started.totp_uri,
             "totp_qr": qr,
+            "key_statement": {"seqno": started.next_seqno, "prev": b64e(started.prev_statement)},
         }
     )
 
@@ -77,12 +78,14 @@ async def activation_complete(request: web.Request) -> web.Response:
         wrapped_recovery=_bytes(body, "wrapped_recovery"),
         sig_pk=_bytes(body, "sig_pk", 32),
         enc_pk=_bytes(body, "enc_pk", 32),
+        key_statement=_bytes(body, "key_statement"),
     )
     context = request.config_dict[CONTEXT]
     member = await activation.complete(
         context.store,
         context.clock,
         context.config.server_key,
+        context.authority,
         _text(body, "token"),
         material,
         _text(body, "totp_code", 16),
@@ -218,6 +221,20 @@ def _new_credentials(body: dict[str, Any], *, with_recovery: bool) -> rekey.NewC
     )
 
 
+@routes.get("/api/v1/account/keys")
+async def account_keys(request: web.Request) -> web.Response:
+    """The signed-in member's password wrap, as the login gave it: the password page re-wraps it.
+
+    Useless without the password (PROTOCOL.md §2.2); see docs/threat-model.md on what a stolen
+    session gains from it.
+    """
+    context = request.config_dict[CONTEXT]
+    credentials = await rekey.current_wrap(context.store, request[CURRENT].member)
+    return web.json_response(
+        {"wrapped_bundle": b64e(credentials.wrapped_password), "bundle_version": credentials.bundle_version}
+    )
+
+
 @routes.post("/api/v1/account/password")
 async def change_password(request: web.Request) -> web.Response:
     """New wraps under a new password, proven with the current one; other sessions end."""
@@ -253,6 +270,7 @@ async def recovery_start(request: web.Request) -> web.Response:
         {
             "uid": start.member_uid.hex(),
             "wrapped_recovery": b64e(start.wrapped_recovery),
+            "bundle_version": start.bundle_version,
             "challenge_id": b64e(pre.challenge_id),
             "challenge": b64e(pre.challenge),
             "expires_in": pre.expires_in,

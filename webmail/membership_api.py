@@ -132,3 +132,25 @@ async def renew(request: web.Request) -> web.Response:
         term=timedelta(days=term_days),
     )
     return web.json_response({"membership_expires_at": ends.isoformat()})
+
+
+@routes.get("/api/v1/memberships/renewals")
+async def renewals(request: web.Request) -> web.Response:
+    """Memberships of the reviewer's country (every country for administrators) ending soon."""
+    raw = request.query.get("within_days", str(applications.RENEWAL_WINDOW.days))
+    if not raw.isdigit() or len(raw) > 4:
+        raise InvalidInput("within_days must be a whole number of days.", field="within_days")
+    context = request.config_dict[CONTEXT]
+    due = await applications.renewals_due(
+        context.store, context.clock, request[MEMBER], within=timedelta(days=int(raw))
+    )
+    return web.json_response(
+        {
+            "within_days": int(raw),
+            "memberships": [
+                {**member_json(m), "membership_expires_at": a.membership_expires_at.isoformat()}
+                for m, a in due
+                if a.membership_expires_at is not None
+            ],
+        }
+    )

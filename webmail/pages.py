@@ -1,4 +1,5 @@
-"""HTML pages: landing, applying, sign-in, activation, home, reviewing applications, administration, language."""
+"""HTML pages: landing, applying, sign-in, recovery, activation, home, password change, reviewing applications,
+administration, language."""
 
 from __future__ import annotations
 
@@ -27,6 +28,20 @@ async def landing(request: web.Request) -> web.Response:
 @public
 async def signin(request: web.Request) -> web.Response:
     return render(request, "signin.html")
+
+
+@routes.get("/recover", name="recover")
+@public
+async def recover(request: web.Request) -> web.Response:
+    """Forgot the password: a new one with the recovery code, and what to do without it."""
+    return render(request, "recover.html")
+
+
+@routes.get("/account/password", name="password")
+async def password(request: web.Request) -> web.Response:
+    # Not @public: changing the password needs a session (and the current password).
+    member = request[MEMBER]
+    return render(request, "password.html", member=member)
 
 
 @routes.get("/activate", name="activate")
@@ -77,14 +92,15 @@ async def review(request: web.Request) -> web.Response:
         "review.html",
         nominations=bool(roles & {Role.AGENCY_HEAD, Role.ADMIN}),
         authorizations=bool(roles & {Role.NCB_HEAD, Role.ADMIN}),
+        renewals=bool(roles & {Role.NCB_HEAD, Role.ADMIN}),
     )
 
 
 @routes.get("/admin", name="admin")
 async def admin(request: web.Request) -> web.Response:
     # Every member may load the page; the admin API answers 403 to non-administrators and
-    # admin.js says so. The page holds no data of its own.
-    return render(request, "admin.html")
+    # admin.js says so. The page holds no data of its own (the country names are public).
+    return render(request, "admin.html", countries=i18n.countries(language(request)))
 
 
 @routes.get("/lang/{code}", name="language")

@@ -7,7 +7,7 @@ import argparse
 from isecom import config, logs
 from isecom.clock import SystemClock
 from isecom.errors import InvalidInput
-from isecom.services import admin, audit, members
+from isecom.services import admin, audit, keydir, members
 from isecom.types import Email
 
 
@@ -65,6 +65,23 @@ async def audit_verify(args: argparse.Namespace) -> int:
     return 1
 
 
+async def kt_verify(args: argparse.Namespace) -> int:
+    from isecom import app
+
+    cfg = config.load(args.data)
+    await app.check_database(cfg)
+    async with app.open_context(cfg) as context:
+        verdict = await keydir.audit_log(context.store, context.authority)
+    if verdict.intact:
+        print(
+            f"key log intact: {verdict.leaves} leaves, {verdict.checkpoints} checkpoints; "
+            "every root, checkpoint signature, consistency step and key history verified"
+        )
+        return 0
+    print(f"key log BROKEN: {verdict.problem}")
+    return 1
+
+
 async def change_membership(args: argparse.Namespace) -> int:
     from isecom import app
 
@@ -72,7 +89,13 @@ async def change_membership(args: argparse.Namespace) -> int:
     await app.check_database(cfg)
     async with app.open_context(cfg) as context:
         member = await admin.change_membership(
-            context.store, SystemClock(), None, action=args.action, email=Email.parse(args.email), reason=args.reason
+            context.store,
+            SystemClock(),
+            None,
+            action=args.action,
+            email=Email.parse(args.email),
+            reason=args.reason,
+            authority=context.authority,
         )
     print(f"{member.email}: {member.status.value.replace('_', ' ')}")
     return 0

@@ -87,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     _data(verify)
     verify.set_defaults(run=admin.audit_verify)
 
+    kt = commands.add_parser("kt", help="the key-transparency log")
+    kt_commands = kt.add_subparsers(dest="kt_command", required=True, metavar="KT_COMMAND")
+    kt_verify = kt_commands.add_parser(
+        "verify", help="audit the whole key log from scratch; name the first problem (exit 1)"
+    )
+    _data(kt_verify)
+    kt_verify.set_defaults(run=admin.kt_verify)
+
     client_parser = commands.add_parser("client", help="act as a member, without a browser")
     client_commands = client_parser.add_subparsers(dest="client_command", required=True, metavar="CLIENT_COMMAND")
     activate = client_commands.add_parser("activate", help="complete an activation link: keys, password, TOTP")

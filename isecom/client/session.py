@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from isecom.auth import two_factor
-from isecom.crypto import keys
+from isecom.crypto import keys, keytrans
 from isecom.crypto.encoding import b64d, b64e
 from isecom.crypto.errors import CryptoError
 
@@ -83,6 +83,10 @@ class Client:
                 raise ClientError(response.status, error.get("code", "?"), error.get("message", ""))
             return data
 
+    async def get(self, path: str) -> Any:
+        """A GET of this instance's JSON API (with the session cookie)."""
+        return await self._call("GET", path)
+
     async def activate(self, token: str, password: str, *, now: datetime | None = None) -> Activated:
         """Create keys, wrap them under the password and a new recovery code, enrol TOTP."""
         started = await self._call("POST", "/api/v1/activation/start", {"token": token})
@@ -107,6 +111,17 @@ class Client:
             "wrapped_recovery": b64e(wrapped_recovery),
             "sig_pk": b64e(identity.sig_pk),
             "enc_pk": b64e(identity.current.pk),
+            "key_statement": b64e(
+                keytrans.key_statement(
+                    identity.sig_sk,
+                    uid=identity.uid,
+                    email=member["email"],
+                    seqno=started["key_statement"]["seqno"],
+                    prev=b64d(started["key_statement"]["prev"], size=32),
+                    enc_pk=identity.current.pk,
+                    created=created,
+                )
+            ),
             "totp_code": two_factor.code_at(secret, now or datetime.now(UTC)),
         }
         done = await self._call("POST", "/api/v1/activation/complete", body)
@@ -225,7 +240,9 @@ class Client:
             )
         except CryptoError:
             raise ClientError(0, "recovery.code", "The recovery code does not open this account's keys.") from None
-        new, _, code = await self._new_wraps(identity, new_password, version + 1, recovery=True)
+        # After a password change the recovery wrap is older than the current bundle version.
+        current = max(version, int(start.get("bundle_version", version)))
+        new, _, code = await self._new_wraps(identity, new_password, current + 1, recovery=True)
         transcript = keys.account_transcript(
             "recover",
             origin=self.origin,

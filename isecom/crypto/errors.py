@@ -20,6 +20,10 @@ CHECKS = frozenset(
         "manifest",
         "truncated",
         "sha256",
+        "chain",
+        "proof",
+        "revoked",
+        "log",
     }
 )
 

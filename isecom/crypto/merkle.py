@@ -108,3 +108,95 @@ def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: 
             sr = node_hash(sr, c)
         fn, sn = fn >> 1, sn >> 1
     return sn == 0 and fr == old_root and sr == new_root
+
+
+# --- Stored subtrees -------------------------------------------------------
+# A log keeps the hash of every *complete* subtree, named (level, index): the
+# 2**level leaves starting at index << level. Any range RFC 9162 hashes, and so
+# any root or proof, is a right fold of O(log n) of them, and an append creates
+# at most log2(n) + 1 of them. Nothing is ever recomputed from the leaves.
+
+Node = tuple[int, int]
+
+
+def range_nodes(start: int, end: int) -> list[Node]:
+    """The complete subtrees whose right fold is MTH(D[start:end]) for a range RFC 9162 splits."""
+    if not 0 <= start < end:
+        raise ValueError("empty or negative range")
+    out: list[Node] = []
+    while (end - start) & (end - start - 1):
+        k = _split(end - start)
+        level = k.bit_length() - 1
+        out.append((level, start >> level))
+        start += k
+    level = (end - start).bit_length() - 1
+    out.append((level, start >> level))
+    return out
+
+
+def fold(hashes: list[bytes]) -> bytes:
+    """MTH of a range from its complete subtrees, left to right."""
+    acc = hashes[-1]
+    for h in reversed(hashes[:-1]):
+        acc = node_hash(h, acc)
+    return acc
+
+
+Range = tuple[int, int]
+
+
+def inclusion_ranges(index: int, size: int) -> list[Range]:
+    """The ranges whose MTHs form PATH(index, D[size]), in proof order."""
+    if not 0 <= index < size:
+        raise ValueError("leaf index out of range")
+    out: list[Range] = []
+    lo, hi = 0, size
+    while hi - lo > 1:
+        k = _split(hi - lo)
+        if index < lo + k:
+            out.append((lo + k, hi))
+            hi = lo + k
+        else:
+            out.append((lo, lo + k))
+            lo += k
+    out.reverse()
+    return out
+
+
+def consistency_ranges(old_size: int, size: int) -> list[Range]:
+    """The ranges whose MTHs form PROOF(old_size, D[size]), in proof order."""
+    if not 0 < old_size <= size:
+        raise ValueError("old size out of range")
+    out: list[Range] = []
+    lo, hi, m, complete = 0, size, old_size, True
+    while m != hi - lo:
+        k = _split(hi - lo)
+        if m <= k:
+            out.append((lo + k, hi))
+            hi = lo + k
+        else:
+            out.append((lo, lo + k))
+            lo, m, complete = lo + k, m - k, False
+    if not complete:
+        out.append((lo, hi))
+    out.reverse()
+    return out
+
+
+def nodes_for(ranges: list[Range]) -> set[Node]:
+    return {node for r in ranges for node in range_nodes(*r)}
+
+
+def hashes_for(ranges: list[Range], nodes: dict[Node, bytes]) -> list[bytes]:
+    return [fold([nodes[n] for n in range_nodes(*r)]) for r in ranges]
+
+
+def append_nodes(index: int, leaf: bytes, frontier: dict[Node, bytes]) -> dict[Node, bytes]:
+    """The complete subtrees leaf ``index`` creates; ``frontier`` holds range_nodes(0, index)."""
+    created = {(0, index): leaf}
+    level, i, h = 0, index, leaf
+    while i & 1:
+        h = node_hash(frontier[(level, i - 1)], h)
+        level, i = level + 1, i >> 1
+        created[(level, i)] = h
+    return created

@@ -17,7 +17,7 @@ from isecom.crypto import keys
 from isecom.crypto.errors import CryptoError
 from isecom.crypto.tokens import derive, seal_at_rest, token_digest
 from isecom.errors import Conflict, InvalidInput, TokenInvalid
-from isecom.services import tokens
+from isecom.services import keydir, tokens
 from isecom.services.ports import AuditEntry, Clock, Credentials, Member, Store
 from isecom.types import MemberStatus
 
@@ -27,6 +27,8 @@ class Started:
     member: Member
     totp_secret: str
     totp_uri: str
+    next_seqno: int = 0  # the key statement this activation publishes (PROTOCOL.md §9.2)
+    prev_statement: bytes = bytes(32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,7 @@ class Material:
     wrapped_recovery: bytes
     sig_pk: bytes
     enc_pk: bytes
+    key_statement: bytes
 
     def check(self) -> None:
         try:
@@ -72,14 +75,22 @@ async def start(store: Store, clock: Clock, server_key: bytes, token: str) -> St
     async with store.transaction() as tx:
         found = await tokens.check(tx, clock, server_key, purpose=tokens.ACTIVATION, token=token)
         member = await tx.members.get(found.member_id)
+        seqno, prev = await keydir.next_statement(tx, found.member_id)
     if member is None or member.status is not MemberStatus.PENDING_ACTIVATION:
         raise TokenInvalid()
     secret = totp_secret_for(server_key, token)
-    return Started(member, secret, two_factor.provisioning_uri(secret, account=str(member.email)))
+    uri = two_factor.provisioning_uri(secret, account=str(member.email))
+    return Started(member, secret, uri, next_seqno=seqno, prev_statement=prev)
 
 
 async def complete(
-    store: Store, clock: Clock, server_key: bytes, token: str, material: Material, totp_code: str
+    store: Store,
+    clock: Clock,
+    server_key: bytes,
+    authority: keydir.Authority,
+    token: str,
+    material: Material,
+    totp_code: str,
 ) -> Member:
     material.check()
     secret = totp_secret_for(server_key, token)
@@ -110,6 +121,17 @@ async def complete(
                 created_at=now,
                 updated_at=now,
             )
+        )
+        application = await tx.applications.get(member.id)
+        await keydir.enrol(
+            tx,
+            authority,
+            member,
+            material.key_statement,
+            sig_pk=material.sig_pk,
+            enc_pk=material.enc_pk,
+            not_after=application.membership_expires_at if application else None,
+            now=now,
         )
         await tx.members.set_status(member.id, MemberStatus.ACTIVE)
         await tx.audit.record(AuditEntry(now, member.id, "member.activated", member.id.value, {}))

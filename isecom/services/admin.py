@@ -7,10 +7,10 @@ import io
 from dataclasses import replace
 
 from isecom.errors import Conflict, Forbidden, InvalidInput, NotFound
-from isecom.services import outbox
+from isecom.services import keydir, outbox
 from isecom.services.members import Invitation, NewMember, create_in
 from isecom.services.ports import AuditEntry, Clock, Member, Store
-from isecom.types import Email, MemberId, MemberStatus, Role
+from isecom.types import Country, Email, MemberId, MemberStatus, Role
 
 # action -> (statuses it applies to, resulting status, whether sessions end)
 ACTIONS: dict[str, tuple[frozenset[MemberStatus], MemberStatus, bool]] = {
@@ -21,6 +21,9 @@ ACTIONS: dict[str, tuple[frozenset[MemberStatus], MemberStatus, bool]] = {
 }
 PAST = {"suspend": "suspended", "reinstate": "reinstated", "expire": "expired", "revoke": "revoked"}
 MAX_IMPORT_ROWS = 5000
+SEARCH_PAGE = 25
+MAX_SEARCH_PAGES = 400  # 10,000 rows: narrow the search rather than page further
+MAX_SEARCH_TEXT = 100
 
 
 def require_admin(actor: Member | None) -> None:
@@ -37,6 +40,7 @@ async def change_membership(
     member_id: MemberId | None = None,
     email: Email | None = None,
     reason: str,
+    authority: keydir.Authority | None = None,
 ) -> Member:
     """Apply ``action``; ``actor`` None is the operator at the command line (audited as such)."""
     require_admin(actor)
@@ -58,6 +62,9 @@ async def change_membership(
             state = member.status.value.replace("_", " ")
             raise Conflict(f"A member who is {state} cannot be {PAST[action]}.")
         await tx.members.set_status(member.id, result)
+        if result is MemberStatus.REVOKED and authority is not None:
+            # The key log says so too, signed by the platform: clients refuse to encrypt to it.
+            await keydir.revoke_by_platform(tx, authority, member, now)
         if end_sessions:
             await tx.sessions.revoke_all(member.id, now)
         await tx.audit.record(
@@ -70,6 +77,23 @@ async def change_membership(
             )
         )
     return replace(member, status=result)
+
+
+async def search_members(
+    store: Store, actor: Member, *, text: str, country: Country | None, page: int = 1
+) -> tuple[list[Member], bool]:
+    """One page of members matching ``text`` (name, email or agency) and ``country``; and whether
+    there are more. Administrators only; bounded (``SEARCH_PAGE`` rows, ``MAX_SEARCH_PAGES`` pages)."""
+    if Role.ADMIN not in actor.roles:
+        raise Forbidden("Only platform administrators can do this.")
+    text = text.strip()
+    if len(text) > MAX_SEARCH_TEXT:
+        raise InvalidInput(f"Search for at most {MAX_SEARCH_TEXT} characters.", field="q")
+    if not 1 <= page <= MAX_SEARCH_PAGES:
+        raise InvalidInput(f"page must be between 1 and {MAX_SEARCH_PAGES}.", field="page")
+    async with store.transaction() as tx:
+        found = await tx.members.search(text, country=country, limit=SEARCH_PAGE + 1, offset=(page - 1) * SEARCH_PAGE)
+    return found[:SEARCH_PAGE], len(found) > SEARCH_PAGE
 
 
 def parse_csv(text: str) -> list[NewMember]:
@@ -133,6 +157,7 @@ async def reset_keys(
     *,
     reason: str,
     base_url: str,
+    authority: keydir.Authority | None = None,
 ) -> Member:
     """The honest "lost everything" path: new keys after a fresh authorization; old mail stays unreadable.
 
@@ -154,6 +179,8 @@ async def reset_keys(
         if member.status not in (MemberStatus.ACTIVE, MemberStatus.PENDING_ACTIVATION):
             raise Conflict("Only an active member, or one awaiting activation, can get new keys.")
         await tx.credentials.delete(member.id)
+        if authority is not None:
+            await keydir.revoke_by_platform(tx, authority, member, now)
         await tx.sessions.revoke_all(member.id, now)
         await outbox.send_activation_link(tx, clock, server_key, member, template="keys.reset", base_url=base_url)
         await tx.audit.record(

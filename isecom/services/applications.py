@@ -283,6 +283,23 @@ async def authorize(
 
 
 RENEWAL_NOTICE = timedelta(days=30)
+RENEWAL_WINDOW = timedelta(days=60)  # what /review shows unless the reviewer asks for another
+MAX_RENEWAL_WINDOW = timedelta(days=366)
+MAX_RENEWALS_SHOWN = 500
+
+
+async def renewals_due(
+    store: Store, clock: Clock, actor: Member, *, within: timedelta = RENEWAL_WINDOW
+) -> list[tuple[Member, Application]]:
+    """Memberships that end within ``within``, soonest first: the NCB head's country, or every
+    country for an administrator (at most ``MAX_RENEWALS_SHOWN``)."""
+    if not (Role.ADMIN in actor.roles or Role.NCB_HEAD in actor.roles):
+        raise Forbidden("Only heads of National Central Bureaus and administrators renew memberships.")
+    if not timedelta(days=1) <= within <= MAX_RENEWAL_WINDOW:
+        raise InvalidInput("Look between 1 and 366 days ahead.", field="within_days")
+    country = None if Role.ADMIN in actor.roles else actor.country
+    async with store.transaction() as tx:
+        return await tx.applications.expiring(clock.now() + within, country=country, limit=MAX_RENEWALS_SHOWN)
 
 
 async def sweep_terms(store: Store, clock: Clock, server_key: bytes, *, base_url: str) -> tuple[int, int]:

@@ -75,6 +75,9 @@ class NewCredentials:
 class RecoveryStart:
     member_uid: bytes
     wrapped_recovery: bytes
+    # The current bundle version: new wraps carry the next one. After a password change it is
+    # higher than the recovery wrap's own, which that change could not re-wrap.
+    bundle_version: int = 1
 
 
 async def _proof_ok(
@@ -113,6 +116,15 @@ async def _proof_ok(
         return None
     secret = open_at_rest(store_key, credentials.totp_sealed).decode("ascii")
     return two_factor.verify(secret, totp_code, now, last_step=credentials.totp_last_step)
+
+
+async def current_wrap(store: Store, member: Member) -> Credentials:
+    """The signed-in member's credentials, for the password page to open and re-wrap."""
+    async with store.transaction() as tx:
+        credentials = await tx.credentials.get(member.id)
+    if credentials is None:
+        raise Unauthenticated("This account has no keys yet.")
+    return credentials
 
 
 async def change_password(
@@ -194,9 +206,9 @@ async def recovery_start(store: Store, clock: Clock, server_key: bytes, username
         # As long as a real one-key wrap: header 10, nonce 24, bundle 79, tag 16 bytes.
         body = derive(server_key, "fake-wrap", fake, size=64) + derive(server_key, "fake-wrap-tail", fake, size=31)
         wrapped = keys.WRAP_MAGIC + bytes([1, keys.WRAP_RECOVERY]) + (1).to_bytes(4, "big") + fake[:24] + body
-        return RecoveryStart(fake[24:40], wrapped)
+        return RecoveryStart(fake[24:40], wrapped, 1)
     member, credentials = found
-    return RecoveryStart(bytes.fromhex(member.id.value), credentials.wrapped_recovery)
+    return RecoveryStart(bytes.fromhex(member.id.value), credentials.wrapped_recovery, credentials.bundle_version)
 
 
 async def recover(

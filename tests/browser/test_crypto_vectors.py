@@ -8,7 +8,8 @@ content-hashed static URLs (same origin, under the page's strict CSP) and runs t
 3. the same document passes ``isecom.crypto.vectors.check`` (and a fresh Python document
    passes the browser's);
 4. the workers: Argon2id in argon2.worker.js equals the main thread, and a pool of chunk
-   workers encrypts the eight chunks of a 4 MiB file in parallel.
+   workers encrypts the eight chunks of a 4 MiB file in parallel (two requests sent to each
+   worker at once, answered in order).
 
 ``ISECOM_WRITE_BROWSER_VECTORS=1 pytest tests/browser/test_crypto_vectors.py -k generated``
 writes the generated document to tests/vectors/browser-v1.json.
@@ -251,7 +252,20 @@ async (base) => {
   const tampered = b[3].slice();
   tampered[50] ^= 1;
   out.tampered = await failure([...b.slice(0, 3), tampered, ...b.slice(4)]);
+  out.depth = chunks.depth;
   chunks.close();
+
+  // One worker sent two requests at once: answered in order, a failing one does not stop the next.
+  const single = pool.chunkPool({ size: 1 });
+  const small = files.newFile(3 * 65536, 65536);
+  const settled = await Promise.allSettled(
+    [0, 1, 2].map((index) => {
+      const plain = index === 1 ? new Uint8Array(5) : data.slice(index * 65536, (index + 1) * 65536);
+      return single.run("encrypt", { ...small, index, plain }, [plain.buffer]);
+    }),
+  );
+  out.single = { workers: single.slots.length, outcomes: settled.map((r) => r.status) };
+  single.close();
   return out;
 }
 """
@@ -270,4 +284,6 @@ def test_workers_match_the_main_thread_and_encrypt_chunks_in_parallel(crypto: Cr
     assert out["missingFinal"] == "truncated"
     assert out["extra"] == "truncated"
     assert out["tampered"] == "manifest"
+    assert out["depth"] == 2
+    assert out["single"] == {"workers": 1, "outcomes": ["fulfilled", "rejected", "fulfilled"]}
     crypto.watcher.assert_clean(crypto.page)

@@ -28,7 +28,7 @@ import pyotp
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
-from isecom.crypto import keys
+from isecom.crypto import keys, keytrans
 from isecom.crypto.encoding import b64d
 from tests.browser.conftest import expected_refusals, watch
 from tests.browser.test_pages import demo_token
@@ -287,8 +287,13 @@ def check_material(material: dict[str, Any], uid: bytes, recovery_code: str) -> 
     assert set(material) == {
         "token",
         *("salt", "params", "auth_pk", "wrapped_password", "wrapped_recovery", "sig_pk", "enc_pk", "totp_code"),
+        "key_statement",
     }
     assert material["params"] == keys.DEFAULT_PARAMS
+    # The browser's key statement, opened by the Python implementation (PROTOCOL.md §9.2).
+    statement = keytrans.parse_key_statement(b64d(material["key_statement"]))
+    assert (statement.uid, statement.seqno, statement.prev) == (uid, 0, keytrans.ZERO32)
+    assert statement.sig_pk == b64d(material["sig_pk"]) and statement.enc_pk == b64d(material["enc_pk"])
     by_code, version = keys.unwrap_bundle(
         b64d(material["wrapped_recovery"]), keys.recovery_key(recovery_code), uid=uid, kind=keys.WRAP_RECOVERY
     )

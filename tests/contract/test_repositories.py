@@ -283,3 +283,27 @@ async def test_first_admin_only_once_and_audited(store: SqlStore, clock: FakeClo
         live = await tokens.check(tx, clock, KEY, purpose=tokens.ACTIVATION, token=invitation.activation_token)
     assert [e.action for e in entries] == ["admin.first_created"]
     assert live.member_id == invitation.member.id
+
+
+async def test_member_search_matches_name_email_agency_and_country(store: SqlStore, clock: FakeClock) -> None:
+    people = [
+        a_member(clock, "camille.roux@isecom.example"),
+        a_member(clock, "ines.duarte@isecom.example", name="Inês Duarte", country=Country.parse("PT"), agency="A_B"),
+        a_member(clock, "omar.khalil@isecom.example", name="Omar Khalil", country=Country.parse("JO"), agency="AxB"),
+    ]
+    async with store.transaction() as tx:
+        for person in people:
+            await tx.members.add(person)
+    async with store.transaction() as tx:
+        search = tx.members.search
+        assert [m.name for m in await search("", country=None, limit=10, offset=0)] == [
+            "Camille Roux",
+            "Inês Duarte",
+            "Omar Khalil",
+        ]
+        assert [m.name for m in await search("DUARTE", country=None, limit=10, offset=0)] == ["Inês Duarte"]
+        assert [m.name for m in await search("omar.k", country=None, limit=10, offset=0)] == ["Omar Khalil"]
+        assert [m.name for m in await search("a_b", country=None, limit=10, offset=0)] == ["Inês Duarte"]
+        assert await search("%", country=None, limit=10, offset=0) == []
+        assert [m.name for m in await search("", country=Country.parse("JO"), limit=10, offset=0)] == ["Omar Khalil"]
+        assert [m.name for m in await search("", country=None, limit=1, offset=1)] == ["Inês Duarte"]

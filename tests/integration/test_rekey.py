@@ -89,3 +89,30 @@ async def test_wrong_recovery_code_and_unknown_user_fail_alike(instance: Instanc
         real = await client._call("POST", "/api/v1/recovery/start", {"username": "mei.tan@isecom.example"})
         fake = await client._call("POST", "/api/v1/recovery/start", {"username": "ghost@isecom.example"})
     assert len(real["wrapped_recovery"]) == len(fake["wrapped_recovery"]) and set(real) == set(fake)
+
+
+async def test_recovery_after_a_password_change(instance: Instance) -> None:
+    """The recovery wrap is older than the password wrap after a change: recovery still works."""
+    token = await instance.invite()
+    async with instance.client() as client:
+        done = await client.activate(token, PASSWORD, now=instance.clock.now())
+    instance.clock.advance(seconds=30)
+    async with instance.client() as client:
+        signed = await client.sign_in("mei.tan@isecom.example", PASSWORD, instance.code(done.totp_secret))
+        instance.clock.advance(seconds=30)
+        await client.change_password(signed, PASSWORD, NEW_PASSWORD, instance.code(done.totp_secret))
+    instance.clock.advance(seconds=30)
+    async with instance.client() as client:
+        recovered = await client.recover(
+            "mei.tan@isecom.example",
+            done.recovery_code,
+            "a third fictional passphrase",
+            instance.code(done.totp_secret),
+        )
+    assert recovered.identity == done.identity
+    instance.clock.advance(seconds=30)
+    async with instance.client() as client:
+        again = await client.sign_in(
+            "mei.tan@isecom.example", "a third fictional passphrase", instance.code(done.totp_secret)
+        )
+    assert again.identity == done.identity and again.bundle_version == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from pathlib import Path
@@ -88,6 +89,15 @@ def test_file_stream_reports_incomplete_only_at_the_end() -> None:
     with pytest.raises(CryptoError) as caught:
         list(reader)  # ...but the file is never reported complete without its final chunk
     assert caught.value.check == "truncated"
+
+
+def test_chunk_hashes_are_blake2b_256_and_the_file_hash_is_sha256() -> None:
+    # What an outside checker computes with standard tools: the server (or anyone) checks each
+    # blob as BLAKE2b-256 with no key; an investigator checks the file with sha256sum.
+    data = bytes(range(256)) * 600
+    enc = attachments.encrypt_file(data, name="x.bin", mime="application/octet-stream", chunk_size=65536)
+    assert enc.hashes == [hashlib.blake2b(blob, digest_size=32).digest() for blob in enc.blobs]
+    assert enc.descriptor.sha256 == hashlib.sha256(data).digest()
 
 
 def test_password_change_rewraps_the_same_identity() -> None:

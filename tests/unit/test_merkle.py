@@ -113,3 +113,22 @@ def test_every_proof_of_every_shape_verifies_and_tampering_fails() -> None:
             if old < size:
                 assert not merkle.verify_consistency(old, size, merkle.root(leaves[1 : old + 1]), top, proof)
                 assert not merkle.verify_consistency(old, size, old_root, top, proof[:-1])
+
+
+def test_stored_subtrees_give_the_same_roots_and_proofs_as_the_leaves() -> None:
+    """The log's O(log n) path (complete subtrees) agrees with RFC 9162 recomputed from all leaves."""
+    leaves = [merkle.leaf_hash(i.to_bytes(4, "big")) for i in range(45)]
+    nodes: dict[tuple[int, int], bytes] = {}
+    for i, leaf in enumerate(leaves):
+        frontier = {n: nodes[n] for n in merkle.range_nodes(0, i)} if i else {}
+        nodes.update(merkle.append_nodes(i, leaf, frontier))
+    assert len(nodes) == 2 * len(leaves) - bin(len(leaves)).count("1")
+    for size in range(1, len(leaves) + 1):
+        assert merkle.fold([nodes[n] for n in merkle.range_nodes(0, size)]) == merkle.root(leaves[:size])
+        for index in range(size):
+            ranges = merkle.inclusion_ranges(index, size)
+            assert merkle.hashes_for(ranges, nodes) == merkle.inclusion_proof(index, leaves[:size])
+            assert len(merkle.nodes_for(ranges)) <= 2 * size.bit_length()
+        for old in range(1, size + 1):
+            ranges = merkle.consistency_ranges(old, size)
+            assert merkle.hashes_for(ranges, nodes) == merkle.consistency_proof(old, leaves[:size])

@@ -8,7 +8,7 @@
 //   recovery  the recovery code is shown once and its storage confirmed;
 //   then      POST /activation/complete with public and wrapped values only, and a link to sign in.
 import { ApiError, call } from "./api.js";
-import { b64encode, uidFromHex } from "./crypto/encoding.js";
+import { b64decode, b64encode, uidFromHex } from "./crypto/encoding.js";
 import {
   DEFAULT_PARAMS,
   WRAP_PASSWORD,
@@ -19,11 +19,12 @@ import {
   serializeBundle,
   wrapBundle,
 } from "./crypto/keys.js";
+import { keyStatement } from "./crypto/keytrans.js";
 import { derivePasswordKeysInWorker } from "./crypto/pool.js";
 import { randomBytes } from "./crypto/primitives.js";
 import { ready } from "./crypto/sodium.js";
 import { errorText, fieldError, fill, nextFrame, show } from "./page.js";
-import { assess, personalWords } from "./strength.js";
+import { passwordMeter, personalWords } from "./strength.js";
 
 const BUNDLE_VERSION = 1;
 const SALT_BYTES = 16;
@@ -141,35 +142,7 @@ function reset() {
 
 // --- password ------------------------------------------------------------------------------------
 
-const WARNINGS = {
-  straightRow: "warningStraightRow",
-  keyPattern: "warningKeyPattern",
-  simpleRepeat: "warningSimpleRepeat",
-  extendedRepeat: "warningExtendedRepeat",
-  sequences: "warningSequences",
-  recentYears: "warningRecentYears",
-  dates: "warningDates",
-  topTen: "warningTopTen",
-  topHundred: "warningTopHundred",
-  common: "warningCommon",
-  similarToCommon: "warningSimilarToCommon",
-  wordByItself: "warningWordByItself",
-  namesByThemselves: "warningNamesByThemselves",
-  commonNames: "warningCommonNames",
-  userInputs: "warningUserInputs",
-};
-
-function meter() {
-  const value = password.value;
-  const result = assess(value, state.personal);
-  $("strength-meter").value = value ? result.score : 0;
-  $("strength-label").textContent = value ? msg[`strength-${result.score}`] : "";
-  $("strength-warning").textContent = value && result.warning ? (msg[WARNINGS[result.warning]] ?? "") : "";
-  const rules = $("password-rules");
-  rules.querySelector('[data-rule="length"]').classList.toggle("met", result.longEnough);
-  rules.querySelector('[data-rule="score"]').classList.toggle("met", result.strongEnough);
-  return result;
-}
+const meter = passwordMeter(msg, () => state.personal);
 
 password.addEventListener("input", () => {
   meter();
@@ -253,6 +226,18 @@ async function createKeys(chosen) {
       wrapped_recovery: b64encode(wrapBundle({ ...common, wrapKey: rkKey, kind: WRAP_RECOVERY })),
       sig_pk: b64encode(identity.sigPk),
       enc_pk: b64encode(identity.encKeys.at(-1).pk),
+      key_statement: b64encode(
+        keyStatement({
+          sigSk: identity.sigSk,
+          sigPk: identity.sigPk,
+          uid,
+          email: started.member.email,
+          seqno: started.key_statement.seqno,
+          prev: b64decode(started.key_statement.prev, 32),
+          encPk: identity.encKeys.at(-1).pk,
+          created: identity.encKeys.at(-1).created,
+        }),
+      ),
     };
     const secrets = [bundle, rkKey, recovery.rk, derived.kek, derived.authSk, derived.authSeed];
     for (const secret of [...secrets, identity.sigSeed, identity.sigSk]) {

@@ -1,5 +1,6 @@
 // Administration: the audit log (GET /api/v1/admin/audit, filtered, with a CSV export link that
-// carries the same filters), membership actions and new keys by member id. The API answers 403
+// carries the same filters), the member search (GET /api/v1/admin/members, 25 a page), and
+// membership actions and new keys by member id (filled in by "Use" in the search or the log). The API answers 403
 // to anyone who is not an administrator; the page then says so and shows none of its tools.
 import { ApiError, call } from "./api.js";
 import { errorText, fieldError, fill, show } from "./page.js";
@@ -200,6 +201,89 @@ filters.addEventListener("submit", async (event) => {
   }
 });
 
+// --- member search ---------------------------------------------------------------------------
+
+const search = $("member-search");
+const searchText = $("search-text");
+const searchCountry = $("search-country");
+const searchRows = $("search-rows");
+const searchCount = $("search-count");
+const previous = $("search-previous");
+const next = $("search-next");
+const regions = new Intl.DisplayNames(lang, { type: "region", fallback: "code" });
+const PAGE = 25; // isecom.services.admin.SEARCH_PAGE
+let searched = null; // {q, country, page} of the rows on screen
+
+function memberRow(member) {
+  const tr = document.createElement("tr");
+  const name = document.createElement("bdi");
+  name.textContent = member.name;
+  const email = document.createElement("bdi");
+  email.textContent = member.email;
+  const agency = document.createElement("bdi");
+  agency.textContent = member.agency;
+  tr.append(
+    cell(name),
+    cell(email),
+    cell(regions.of(member.country)),
+    cell(agency),
+    cell(statusName(member.status)),
+    cell(code(member.id), document.createElement("br"), useButton(member.id)),
+  );
+  return tr;
+}
+
+async function runSearch(query) {
+  const params = new URLSearchParams({ q: query.q, page: String(query.page) });
+  if (query.country) {
+    params.set("country", query.country);
+  }
+  const found = await api("GET", `/api/v1/admin/members?${params}`);
+  searched = query;
+  searchRows.replaceChildren(...found.members.map(memberRow));
+  const first = (query.page - 1) * PAGE + 1;
+  show(
+    searchCount,
+    found.members.length === 0
+      ? msg.msgFoundNone
+      : fill(msg.msgFound, {
+          from: numbers.format(first),
+          to: numbers.format(first + found.members.length - 1),
+        }),
+  );
+  previous.hidden = query.page <= 1;
+  next.hidden = !found.more;
+}
+
+async function searchPage(query) {
+  for (const button of [search.querySelector("button"), previous, next]) {
+    button.disabled = true;
+  }
+  try {
+    await runSearch(query);
+  } catch (error) {
+    failedField(error, { q: [searchText, msg.msgSearchLong] }, searchCount);
+  } finally {
+    for (const button of [search.querySelector("button"), previous, next]) {
+      button.disabled = false;
+    }
+  }
+}
+
+search.addEventListener("submit", (event) => {
+  event.preventDefault();
+  fieldError(searchText, $("search-text-error"));
+  const q = searchText.value.trim();
+  if (q.length > 100) {
+    fieldError(searchText, $("search-text-error"), msg.msgSearchLong);
+    searchText.focus();
+    return;
+  }
+  searchPage({ q, country: searchCountry.value, page: 1 });
+});
+previous.addEventListener("click", () => searchPage({ ...searched, page: searched.page - 1 }));
+next.addEventListener("click", () => searchPage({ ...searched, page: searched.page + 1 }));
+
 // --- membership actions and new keys ---------------------------------------------------------
 
 function statusName(value) {
@@ -271,6 +355,9 @@ async function submit(form, place, send) {
   }
   show(place, text, "ok");
   try {
+    if (searched !== null) {
+      await runSearch(searched); // the member's new status
+    }
     await loadAudit(shown); // the action is in the log now
   } catch (error) {
     show(count, error instanceof ApiError ? errorText(error, msg) : String(error), "error");

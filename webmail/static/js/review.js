@@ -1,6 +1,7 @@
 // Reviewing applications: the nominations (agency heads) and authorizations (NCB heads) that
 // GET /api/v1/applications/pending gives this member, one card each with the applicant's details
-// and the decision. A rejection needs a reason (the applicant reads it); an authorization takes
+// and the decision; and, for NCB heads and administrators, the memberships ending within a
+// chosen number of days (GET /api/v1/memberships/renewals), each renewed in place. A rejection needs a reason (the applicant reads it); an authorization takes
 // the membership term in days. After every decision the lists are loaded again.
 import { ApiError, call } from "./api.js";
 import { errorText, fieldError, fill, show } from "./page.js";
@@ -177,11 +178,116 @@ async function reload(text, tone, section) {
   document.getElementById(`${section}s-title`)?.focus();
 }
 
+// --- memberships ending soon (NCB heads and administrators) -------------------------------------
+
+const renewalList = document.getElementById("renewal-list");
+const renewalDays = document.getElementById("renewal-days");
+const renewalDaysError = document.getElementById("renewal-days-error");
+const endDates = new Intl.DateTimeFormat(lang, { dateStyle: "long" });
+const MAX_WINDOW = 366;
+
+function renewalCard(membership) {
+  const item = document.getElementById("renewal-template").content.firstElementChild.cloneNode(true);
+  const prefix = `renewal-${membership.id}`;
+  for (const element of item.querySelectorAll("[data-id]")) {
+    element.id = `${prefix}-${element.dataset.id}`;
+  }
+  item.querySelector("label[data-for]").htmlFor = `${prefix}-term`;
+  const term = item.querySelector('input[type="number"]');
+  term.setAttribute("aria-describedby", `${prefix}-term-error`);
+  const values = {
+    ...membership,
+    country: regions.of(membership.country),
+    membership_expires_at: endDates.format(new Date(membership.membership_expires_at)),
+  };
+  for (const element of item.querySelectorAll("[data-value]")) {
+    element.textContent = values[element.dataset.value] ?? "";
+  }
+  const button = item.querySelector("button");
+  button.textContent = msg.msgRenew;
+  button.setAttribute("aria-label", fill(msg.msgRenewLabel, { name: membership.name }));
+  item.querySelector("form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    renew(membership, item);
+  });
+  return item;
+}
+
+async function refreshRenewals() {
+  if (renewalList === null) {
+    return;
+  }
+  const days = Number(renewalDays.value);
+  const { memberships } = await api("GET", `/api/v1/memberships/renewals?within_days=${days}`);
+  renewalList.replaceChildren(...memberships.map(renewalCard));
+  document.getElementById("renewal-empty").hidden = memberships.length > 0;
+}
+
+async function renew(membership, item) {
+  const term = item.querySelector('input[type="number"]');
+  const termError = item.querySelector(`#${CSS.escape(term.id)}-error`);
+  fieldError(term, termError);
+  const days = Number(term.value);
+  if (!Number.isInteger(days) || days < 1 || days > MAX_TERM) {
+    fieldError(term, termError, msg.msgTerm);
+    term.focus();
+    return;
+  }
+  const button = item.querySelector("button");
+  button.disabled = true;
+  let renewed;
+  try {
+    renewed = await api("POST", `/api/v1/applications/${encodeURIComponent(membership.id)}/renewal`, {
+      term_days: days,
+    });
+  } catch (error) {
+    button.disabled = false;
+    if (error instanceof ApiError && error.code === "not_found") {
+      await reloadRenewals(msg.msgRenewGone, "error");
+    } else if (error instanceof ApiError && error.field === "term_days") {
+      fieldError(term, termError, msg.msgTerm);
+      term.focus();
+    } else {
+      show(status, error instanceof ApiError ? errorText(error, msg) : String(error), "error");
+    }
+    return;
+  }
+  const date = endDates.format(new Date(renewed.membership_expires_at));
+  await reloadRenewals(fill(msg.msgRenewed, { name: membership.name, date }), "ok");
+}
+
+async function reloadRenewals(text, tone) {
+  try {
+    await refreshRenewals();
+    show(status, text, tone);
+  } catch (error) {
+    show(status, error instanceof ApiError ? errorText(error, msg) : String(error), "error");
+  }
+  document.getElementById("renewals-title").focus();
+}
+
+document.getElementById("renewal-window")?.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  fieldError(renewalDays, renewalDaysError);
+  const days = Number(renewalDays.value);
+  if (!Number.isInteger(days) || days < 1 || days > MAX_WINDOW) {
+    fieldError(renewalDays, renewalDaysError, msg.msgWindow);
+    renewalDays.focus();
+    return;
+  }
+  try {
+    await refreshRenewals();
+  } catch (error) {
+    show(status, error instanceof ApiError ? errorText(error, msg) : String(error), "error");
+  }
+});
+
 async function start() {
   show(status, msg.msgLoading);
   try {
     csrf = (await api("GET", "/api/v1/session")).csrf_token;
     await refresh();
+    await refreshRenewals();
     show(status, "");
   } catch (error) {
     show(status, error instanceof ApiError ? errorText(error, msg) : String(error), "error");

@@ -55,3 +55,46 @@ export function personalWords(...texts) {
   }
   return [...words];
 }
+
+/** zxcvbn warning keys → the data-warning-* messages of templates/_password.html. */
+const WARNINGS = {
+  straightRow: "warningStraightRow",
+  keyPattern: "warningKeyPattern",
+  simpleRepeat: "warningSimpleRepeat",
+  extendedRepeat: "warningExtendedRepeat",
+  sequences: "warningSequences",
+  recentYears: "warningRecentYears",
+  dates: "warningDates",
+  topTen: "warningTopTen",
+  topHundred: "warningTopHundred",
+  common: "warningCommon",
+  similarToCommon: "warningSimilarToCommon",
+  wordByItself: "warningWordByItself",
+  namesByThemselves: "warningNamesByThemselves",
+  commonNames: "warningCommonNames",
+  userInputs: "warningUserInputs",
+};
+
+/**
+ * The meter of the new-password fields (templates/_password.html: #new-password,
+ * #strength-meter, #strength-label, #strength-warning, #password-rules): call the returned
+ * function to assess the typed password and show the result.
+ * @param {DOMStringMap} messages the page's data-* messages (strength_messages())
+ * @param {() => string[]} [personal] the words the password should not lean on
+ * @returns {() => Assessment}
+ */
+export function passwordMeter(messages, personal = () => []) {
+  const $ = (id) => document.getElementById(id);
+  return () => {
+    const value = $("new-password").value;
+    const result = assess(value, personal());
+    $("strength-meter").value = value ? result.score : 0;
+    $("strength-label").textContent = value ? messages[`strength-${result.score}`] : "";
+    $("strength-warning").textContent =
+      value && result.warning ? (messages[WARNINGS[result.warning]] ?? "") : "";
+    const rules = $("password-rules");
+    rules.querySelector('[data-rule="length"]').classList.toggle("met", result.longEnough);
+    rules.querySelector('[data-rule="score"]').classList.toggle("met", result.strongEnough);
+    return result;
+  };
+}

@@ -21,7 +21,6 @@ export const SUITE = 0x01;
 const BUNDLE_MAGIC = label("ISK1");
 const WRAP_MAGIC = label("ISW1");
 const BUNDLE_AD = label("ISEC-bundle-v1");
-const LOGIN_LABEL = label("ISEC-login-v1\0");
 const RECOVERY_LABEL = label("ISEC-recovery-v1");
 
 /** Wrap kinds of §2.2. */
@@ -260,25 +259,47 @@ export function derivePasswordKeys(password, salt, params) {
  * @property {string} totpCode six ASCII digits
  */
 
+/** The purposes of the account transcripts of §4.1. */
+export const ACCOUNT_PURPOSES = Object.freeze(["login", "rekey", "recover"]);
+
 /**
- * The login transcript of §4.
- * @param {LoginFields} fields
+ * An account transcript of §4.1: "ISEC-" ‖ purpose ‖ "-v1\0" ‖ lp(origin) ‖ lp(username)
+ * ‖ challenge_id ‖ challenge ‖ lp(totp_code) [‖ H256(material)]. Login has no material.
+ * @param {"login"|"rekey"|"recover"} purpose
+ * @param {LoginFields & {material?: Uint8Array}} fields
  * @returns {Uint8Array}
  */
-export function loginTranscript({ origin, username, challengeId, challenge, totpCode }) {
+export function accountTranscript(purpose, { origin, username, challengeId, challenge, totpCode, material }) {
+  if (!ACCOUNT_PURPOSES.includes(purpose)) {
+    throw new RangeError("unknown purpose");
+  }
   ensure(typeof origin === "string" && /^[\x21-\x7e]+$/.test(origin), "format", "origin is not ASCII");
   ensure(typeof username === "string", "format", "username");
   ensure(challengeId instanceof Uint8Array && challengeId.length === 16, "format", "challenge_id is 16 bytes");
   ensure(challenge instanceof Uint8Array && challenge.length === 32, "format", "challenge is 32 bytes");
   ensure(typeof totpCode === "string" && /^[0-9]{6}$/.test(totpCode), "format", "totp_code is six digits");
-  return concat(
-    LOGIN_LABEL,
+  const parts = [
+    label(`ISEC-${purpose}-v1\0`),
     lp(utf8(origin)),
     lp(utf8(username.toLowerCase())),
     challengeId,
     challenge,
     lp(utf8(totpCode)),
-  );
+  ];
+  if (material !== undefined && material.length > 0) {
+    parts.push(H256(material));
+  }
+  return concat(...parts);
+}
+
+/**
+ * The login transcript of §4 (account transcript "login").
+ * @param {LoginFields} fields
+ * @returns {Uint8Array}
+ */
+export function loginTranscript(fields) {
+  const { origin, username, challengeId, challenge, totpCode } = fields;
+  return accountTranscript("login", { origin, username, challengeId, challenge, totpCode });
 }
 
 /**
@@ -289,6 +310,44 @@ export function loginTranscript({ origin, username, challengeId, challenge, totp
  */
 export function loginProof(authSk, fields) {
   return sign(authSk, loginTranscript(fields));
+}
+
+/**
+ * The new credentials a rekey or recovery proof binds (§4.1): lp(salt) ‖ lp("argon2id13")
+ * ‖ BE32(ops) ‖ BE64(mem) ‖ lp(auth_pk) ‖ lp(wrapped_password) ‖ lp(wrapped_recovery), the last
+ * empty for a password change.
+ * @param {object} options
+ * @param {Uint8Array} options.salt
+ * @param {{alg: string, ops: number, mem: number}} options.params
+ * @param {Uint8Array} options.authPk
+ * @param {Uint8Array} options.wrappedPassword
+ * @param {Uint8Array} [options.wrappedRecovery]
+ * @returns {Uint8Array}
+ */
+export function materialBytes({ salt, params, authPk, wrappedPassword, wrappedRecovery = new Uint8Array(0) }) {
+  const { alg, ops, mem } = checkParams(params);
+  return concat(lp(salt), lp(utf8(alg)), be32(ops), be64(mem), lp(authPk), lp(wrappedPassword), lp(wrappedRecovery));
+}
+
+/**
+ * A password-change proof (§4.1): SIGN(current auth_sk, account("rekey", material)).
+ * @param {Uint8Array} authSk the current password's 64-byte login secret key
+ * @param {LoginFields & {material: Uint8Array}} fields
+ * @returns {Uint8Array} 64 bytes
+ */
+export function rekeyProof(authSk, fields) {
+  return sign(authSk, accountTranscript("rekey", fields));
+}
+
+/**
+ * A recovery proof (§4.1): SIGN(sig_sk, account("recover", material)), signed with the identity
+ * signing key that the recovery wrap yields.
+ * @param {Uint8Array} sigSk the identity's 64-byte Ed25519 secret key (Bundle.sigSk)
+ * @param {LoginFields & {material: Uint8Array}} fields
+ * @returns {Uint8Array} 64 bytes
+ */
+export function recoverProof(sigSk, fields) {
+  return sign(sigSk, accountTranscript("recover", fields));
 }
 
 // --- §5 recovery code ---------------------------------------------------------------------------

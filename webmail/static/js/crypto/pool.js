@@ -21,23 +21,38 @@ export function defaultPoolSize() {
 }
 
 /**
- * Module workers running one request each at a time; requests wait in a queue.
+ * How many requests a chunk worker is sent at once. With 2, a worker that finishes a chunk
+ * starts the next one from its own message queue at once, instead of idling until this thread
+ * (busy with the whole-file SHA-256 of the next chunk) has received its answer and dispatched.
+ */
+export const CHUNK_DEPTH = 2;
+
+/**
+ * Module workers with a promise API. Each worker is sent at most `depth` requests at a time
+ * (it answers them one after the other, in order: rpc.js serve()); the rest wait in a queue
+ * here. A new request goes to an idle worker first, then to a new worker while fewer than
+ * `size` run, then to the least busy worker below `depth`.
  */
 export class WorkerPool {
   /**
    * @param {URL|string} url a module worker built on rpc.js serve()
-   * @param {{size?: number}} [options] number of workers (default defaultPoolSize())
+   * @param {{size?: number, depth?: number}} [options] number of workers (default
+   *   defaultPoolSize()) and requests sent to one worker at once (default 1)
    */
-  constructor(url, { size = defaultPoolSize() } = {}) {
+  constructor(url, { size = defaultPoolSize(), depth = 1 } = {}) {
     if (!Number.isInteger(size) || size < 1) {
       throw new RangeError("pool size");
     }
+    if (!Number.isInteger(depth) || depth < 1) {
+      throw new RangeError("pool depth");
+    }
     this.url = url;
     this.size = size;
+    this.depth = depth;
     this.nextId = 1;
     /** @type {{message: object, transfer: ArrayBuffer[], resolve: Function, reject: Function}[]} */
     this.queue = [];
-    /** @type {{worker: Worker, job: object|null}[]} */
+    /** @type {{worker: Worker, jobs: Map<number, object>}[]} */
     this.slots = [];
     this.closed = false;
   }
@@ -65,7 +80,10 @@ export class WorkerPool {
     const error = new Error("the worker pool is closed");
     for (const slot of this.slots) {
       slot.worker.terminate();
-      slot.job?.reject(error);
+      for (const job of slot.jobs.values()) {
+        job.reject(error);
+      }
+      slot.jobs.clear();
     }
     for (const job of this.queue) {
       job.reject(error);
@@ -76,28 +94,32 @@ export class WorkerPool {
 
   #dispatch() {
     while (this.queue.length > 0) {
-      let slot = this.slots.find((s) => s.job === null);
+      let slot = this.slots.find((s) => s.jobs.size === 0);
       if (slot === undefined && this.slots.length < this.size) {
         slot = this.#spawn();
       }
       if (slot === undefined) {
-        return;
+        // Every worker runs (size of them, so at least one): the least busy, if below depth.
+        slot = this.slots.reduce((best, s) => (s.jobs.size < best.jobs.size ? s : best));
+        if (slot.jobs.size >= this.depth) {
+          return;
+        }
       }
       const job = this.queue.shift();
-      slot.job = job;
+      slot.jobs.set(job.message.id, job);
       slot.worker.postMessage(job.message, job.transfer);
     }
   }
 
   #spawn() {
-    const slot = { worker: new Worker(this.url, { type: "module" }), job: null };
+    const slot = { worker: new Worker(this.url, { type: "module" }), jobs: new Map() };
     slot.worker.addEventListener("message", (event) => {
       const { id, ok, result, error } = event.data;
-      const job = slot.job;
-      if (job === null || job.message.id !== id) {
+      const job = slot.jobs.get(id);
+      if (job === undefined) {
         return;
       }
-      slot.job = null;
+      slot.jobs.delete(id);
       if (ok) {
         job.resolve(result);
       } else {
@@ -106,12 +128,15 @@ export class WorkerPool {
       this.#dispatch();
     });
     const fail = (event) => {
-      // The worker itself broke (failed to load, out of memory): drop it, fail its request.
+      // The worker itself broke (failed to load, out of memory): drop it, fail its requests.
       event.preventDefault?.();
       this.slots = this.slots.filter((s) => s !== slot);
       slot.worker.terminate();
-      slot.job?.reject(new Error(`worker failed: ${event.message ?? "messageerror"}`));
-      slot.job = null;
+      const error = new Error(`worker failed: ${event.message ?? "messageerror"}`);
+      for (const job of slot.jobs.values()) {
+        job.reject(error);
+      }
+      slot.jobs.clear();
       this.#dispatch();
     };
     slot.worker.addEventListener("error", fail);
@@ -137,9 +162,13 @@ export async function derivePasswordKeysInWorker(password, salt, params) {
   }
 }
 
-/** A pool of chunk workers. @param {{size?: number}} [options] @returns {WorkerPool} */
-export function chunkPool(options) {
-  return new WorkerPool(CHUNK_WORKER_URL, options);
+/**
+ * A pool of chunk workers, each sent CHUNK_DEPTH requests at once unless `depth` says otherwise.
+ * @param {{size?: number, depth?: number}} [options]
+ * @returns {WorkerPool}
+ */
+export function chunkPool(options = {}) {
+  return new WorkerPool(CHUNK_WORKER_URL, { depth: CHUNK_DEPTH, ...options });
 }
 
 async function readRange(source, start, end) {

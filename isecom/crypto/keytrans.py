@@ -1,0 +1,549 @@
+"""Key statements, approvals, certificates, revocations, log leaves and checkpoints (PROTOCOL.md §9).
+
+Every object is ``body ‖ SIGN(signer, body)`` where ``body`` starts with its own
+ASCII tag, so a signature made for one kind of object can never be read as
+another. Parsers are strict: exact lengths, known tags and kinds, a valid
+signature, or ``CryptoError`` naming the check.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from enum import IntEnum
+
+import nacl.bindings as b
+import nacl.exceptions
+
+from isecom.crypto import merkle
+from isecom.crypto.encoding import be32, be64, lp
+from isecom.crypto.errors import CryptoError
+from isecom.crypto.hashing import h256, kdf
+
+SUITE = 0x01
+KS_TAG = b"ISEC-keys-v1"
+APPROVAL_TAG = b"ISEC-approval-v1"
+CERT_TAG = b"ISEC-cert-v1"
+REVOKE_TAG = b"ISEC-revoke-v1"
+LOGKEY_TAG = b"ISEC-logkey-v1"
+LEAF_TAG = b"ISEC-leaf-v1"
+CHECKPOINT_TAG = b"ISEC-checkpoint-v1"
+ZERO32 = bytes(32)
+MAX_TEXT = 320
+MAX_OBJECT = 4096
+SAFETY_ITERATIONS = 5200
+
+
+class Kind(IntEnum):
+    """What a log leaf holds."""
+
+    KEYS = 1
+    APPROVAL = 2
+    CERT = 3
+    REVOKE = 4
+    LOGKEY = 5
+
+
+class ApprovalKind(IntEnum):
+    PLATFORM = 1
+
+
+class CertRole(IntEnum):
+    AGENCY_HEAD = 1
+    NCB_HEAD = 2
+
+
+class RevokedBy(IntEnum):
+    SELF = 1
+    NCB_HEAD = 2
+    PLATFORM = 3
+
+
+# --- signing ---------------------------------------------------------------
+
+
+def signing_keypair(seed: bytes) -> tuple[bytes, bytes]:
+    pk, sk = b.crypto_sign_seed_keypair(seed)
+    return bytes(pk), bytes(sk)
+
+
+def sign(sk: bytes, body: bytes) -> bytes:
+    signed: bytes = b.crypto_sign(body, sk)
+    return body + signed[:64]
+
+
+def _verified(obj: bytes, pk: bytes) -> bytes:
+    """The body of ``obj`` if its last 64 bytes are pk's signature over the rest."""
+    if len(obj) < 64 or len(pk) != 32:
+        raise CryptoError("format")
+    body, sig = obj[:-64], obj[-64:]
+    try:
+        b.crypto_sign_open(sig + body, pk)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, ValueError):
+        raise CryptoError("signature") from None
+    return body
+
+
+def log_key_seed(server_key: bytes) -> bytes:
+    """The log's signing seed, derived from the instance's server key (never stored apart)."""
+    return kdf(32, 1, b"ISEClogk", h256(b"ISEC-log-key-v1" + server_key))
+
+
+# --- reading ---------------------------------------------------------------
+
+
+class _Reader:
+    def __init__(self, data: bytes, tag: bytes) -> None:
+        if not data.startswith(tag):
+            raise CryptoError("version")
+        self.data, self.pos = data, len(tag)
+
+    def take(self, n: int) -> bytes:
+        if self.pos + n > len(self.data):
+            raise CryptoError("format")
+        out = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def num(self, n: int) -> int:
+        return int.from_bytes(self.take(n), "big")
+
+    def lp(self, limit: int = MAX_OBJECT) -> bytes:
+        n = self.num(4)
+        if n > limit:
+            raise CryptoError("format")
+        return self.take(n)
+
+    def text(self) -> str:
+        raw = self.lp(MAX_TEXT)
+        try:
+            value = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise CryptoError("format") from None
+        if unicodedata.normalize("NFC", value) != value:
+            raise CryptoError("format")
+        return value
+
+    def country(self) -> str:
+        raw = self.take(2)
+        if not (raw.isascii() and raw.isalpha() and raw.isupper()):
+            raise CryptoError("format")
+        return raw.decode("ascii")
+
+    def end(self) -> None:
+        if self.pos != len(self.data):
+            raise CryptoError("format")
+
+
+def _text(value: str) -> bytes:
+    raw = unicodedata.normalize("NFC", value).encode("utf-8")
+    if len(raw) > MAX_TEXT:
+        raise ValueError("text field too long")
+    return lp(raw)
+
+
+def _country(value: str) -> bytes:
+    raw = value.encode("ascii")
+    if len(raw) != 2 or not raw.isupper():
+        raise ValueError("country must be an ISO 3166 alpha-2 code")
+    return raw
+
+
+def object_hash(obj: bytes) -> bytes:
+    return h256(obj)
+
+
+# --- key statement (§9.2) --------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStatement:
+    uid: bytes
+    email: str
+    seqno: int
+    prev: bytes
+    sig_pk: bytes
+    enc_pk: bytes
+    created: int
+    raw: bytes
+
+    @property
+    def hash(self) -> bytes:
+        return h256(self.raw)
+
+
+def key_statement(
+    sig_sk: bytes,
+    *,
+    uid: bytes,
+    email: str,
+    seqno: int,
+    prev: bytes,
+    enc_pk: bytes,
+    created: int,
+) -> bytes:
+    sig_pk = sig_sk[32:]
+    body = KS_TAG + bytes([SUITE]) + uid + _text(email) + be32(seqno) + prev + sig_pk + enc_pk + be64(created)
+    return sign(sig_sk, body)
+
+
+def parse_key_statement(obj: bytes) -> KeyStatement:
+    """Parse and check the self-signature (proof of possession of sig_sk)."""
+    r = _Reader(obj[:-64] if len(obj) >= 64 else obj, KS_TAG)
+    if r.num(1) != SUITE:
+        raise CryptoError("version")
+    uid, email, seqno = r.take(16), r.text(), r.num(4)
+    prev, sig_pk, enc_pk, created = r.take(32), r.take(32), r.take(32), r.num(8)
+    r.end()
+    if (seqno == 0) != (prev == ZERO32):
+        raise CryptoError("format")
+    _verified(obj, sig_pk)
+    return KeyStatement(uid, email, seqno, prev, sig_pk, enc_pk, created, obj)
+
+
+# --- approval (§9.3) -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    kind: ApprovalKind
+    uid: bytes
+    email: str
+    name: str
+    country: str
+    agency: str
+    not_after: int
+    made: int
+    raw: bytes
+
+    @property
+    def hash(self) -> bytes:
+        return h256(self.raw)
+
+
+def platform_approval(
+    root_sk: bytes, *, uid: bytes, email: str, name: str, country: str, agency: str, not_after: int, made: int
+) -> bytes:
+    body = (
+        APPROVAL_TAG
+        + bytes([ApprovalKind.PLATFORM])
+        + uid
+        + _text(email)
+        + _text(name)
+        + _country(country)
+        + _text(agency)
+        + be64(not_after)
+        + be64(made)
+    )
+    return sign(root_sk, body)
+
+
+def parse_approval(obj: bytes, root_pk: bytes) -> Approval:
+    r = _Reader(obj[:-64] if len(obj) >= 64 else obj, APPROVAL_TAG)
+    kind = r.num(1)
+    if kind != ApprovalKind.PLATFORM:
+        raise CryptoError("version")
+    uid, email, name, country, agency = r.take(16), r.text(), r.text(), r.country(), r.text()
+    not_after, made = r.num(8), r.num(8)
+    r.end()
+    _verified(obj, root_pk)
+    return Approval(ApprovalKind(kind), uid, email, name, country, agency, not_after, made, obj)
+
+
+# --- approver certificate (§9.4) -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    role: CertRole
+    uid: bytes
+    email: str
+    name: str
+    country: str
+    agency: str
+    sig_pk: bytes
+    not_after: int
+    made: int
+    raw: bytes
+
+    @property
+    def hash(self) -> bytes:
+        return h256(self.raw)
+
+
+def certificate(
+    root_sk: bytes,
+    *,
+    role: CertRole,
+    uid: bytes,
+    email: str,
+    name: str,
+    country: str,
+    agency: str,
+    sig_pk: bytes,
+    not_after: int,
+    made: int,
+) -> bytes:
+    body = (
+        CERT_TAG
+        + bytes([role])
+        + uid
+        + _text(email)
+        + _text(name)
+        + _country(country)
+        + _text(agency)
+        + sig_pk
+        + be64(not_after)
+        + be64(made)
+    )
+    return sign(root_sk, body)
+
+
+def parse_certificate(obj: bytes, root_pk: bytes) -> Certificate:
+    r = _Reader(obj[:-64] if len(obj) >= 64 else obj, CERT_TAG)
+    role = r.num(1)
+    if role not in tuple(CertRole):
+        raise CryptoError("format")
+    uid, email, name, country, agency = r.take(16), r.text(), r.text(), r.country(), r.text()
+    sig_pk, not_after, made = r.take(32), r.num(8), r.num(8)
+    r.end()
+    _verified(obj, root_pk)
+    return Certificate(CertRole(role), uid, email, name, country, agency, sig_pk, not_after, made, obj)
+
+
+# --- revocation (§9.5) -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    uid: bytes
+    ks_hash: bytes
+    effective: int
+    by: RevokedBy
+    signer_pk: bytes
+    made: int
+    raw: bytes
+
+
+def revocation(signer_sk: bytes, *, uid: bytes, ks_hash: bytes, effective: int, by: RevokedBy, made: int) -> bytes:
+    body = REVOKE_TAG + uid + ks_hash + be64(effective) + bytes([by]) + signer_sk[32:] + be64(made)
+    return sign(signer_sk, body)
+
+
+def parse_revocation(obj: bytes) -> Revocation:
+    """Parse and check the signature by ``signer_pk``; whether that signer may revoke is the caller's rule."""
+    r = _Reader(obj[:-64] if len(obj) >= 64 else obj, REVOKE_TAG)
+    uid, ks_hash, effective, by = r.take(16), r.take(32), r.num(8), r.num(1)
+    if by not in tuple(RevokedBy):
+        raise CryptoError("format")
+    signer_pk, made = r.take(32), r.num(8)
+    r.end()
+    _verified(obj, signer_pk)
+    return Revocation(uid, ks_hash, effective, RevokedBy(by), signer_pk, made, obj)
+
+
+# --- log key certificate (§9.6) --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LogKey:
+    origin: str
+    log_pk: bytes
+    made: int
+    raw: bytes
+
+
+def log_key_certificate(root_sk: bytes, *, origin: str, log_pk: bytes, made: int) -> bytes:
+    return sign(root_sk, LOGKEY_TAG + _text(origin) + log_pk + be64(made))
+
+
+def parse_log_key(obj: bytes, root_pk: bytes) -> LogKey:
+    r = _Reader(obj[:-64] if len(obj) >= 64 else obj, LOGKEY_TAG)
+    origin, log_pk, made = r.text(), r.take(32), r.num(8)
+    r.end()
+    _verified(obj, root_pk)
+    return LogKey(origin, log_pk, made, obj)
+
+
+# --- log leaves and checkpoints (§9.7) -------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    kind: Kind
+    uid: bytes
+    logged: int
+    obj: bytes
+    raw: bytes
+
+    @property
+    def hash(self) -> bytes:
+        return merkle.leaf_hash(self.raw)
+
+
+def leaf(kind: Kind, uid: bytes, logged: int, obj: bytes) -> bytes:
+    if len(uid) != 16 or len(obj) > MAX_OBJECT:
+        raise ValueError("bad leaf")
+    return LEAF_TAG + bytes([kind]) + uid + be64(logged) + lp(obj)
+
+
+def parse_leaf(data: bytes) -> Leaf:
+    r = _Reader(data, LEAF_TAG)
+    kind = r.num(1)
+    if kind not in tuple(Kind):
+        raise CryptoError("format")
+    uid, logged, obj = r.take(16), r.num(8), r.lp()
+    r.end()
+    return Leaf(Kind(kind), uid, logged, obj, data)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    origin: str
+    size: int
+    root: bytes
+    time: int
+    raw: bytes
+
+
+def checkpoint(log_sk: bytes, *, origin: str, size: int, root: bytes, time: int) -> bytes:
+    return sign(log_sk, CHECKPOINT_TAG + _text(origin) + be64(size) + root + be64(time))
+
+
+def parse_checkpoint(obj: bytes, log_pk: bytes) -> Checkpoint:
+    r = _Reader(obj[:-64] if len(obj) >= 64 else obj, CHECKPOINT_TAG)
+    origin, size, root, time = r.text(), r.num(8), r.take(32), r.num(8)
+    r.end()
+    _verified(obj, log_pk)
+    return Checkpoint(origin, size, root, time, obj)
+
+
+# --- safety numbers (§9.9) -------------------------------------------------
+
+
+def fingerprint(uid: bytes, sig_pk: bytes) -> str:
+    """30 digits for one member: SHA-512 iterated 5200 times, 6 groups of 5 bytes mod 100000."""
+    h = b"\x00\x00" + sig_pk + uid
+    for _ in range(SAFETY_ITERATIONS):
+        h = bytes(b.crypto_hash_sha512(h + sig_pk))
+    return "".join(f"{int.from_bytes(h[i : i + 5], 'big') % 100000:05d}" for i in range(0, 30, 5))
+
+
+def safety_number(a: tuple[bytes, bytes], b_: tuple[bytes, bytes]) -> str:
+    """60 digits for a pair of members (uid, sig_pk): both fingerprints, the smaller first."""
+    one, two = sorted((fingerprint(*a), fingerprint(*b_)))
+    return one + two
+
+
+# --- a member's history (§9.8) ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """What a client may rely on after ``check_history``."""
+
+    uid: bytes
+    keys: KeyStatement
+    approval: Approval
+    certificates: tuple[Certificate, ...]
+    revoked: Revocation | None
+
+    def usable(self, now: int) -> bool:
+        return self.revoked is None and now <= self.approval.not_after
+
+
+def check_history(uid: bytes, leaves: list[tuple[int, Leaf]], root_pk: bytes) -> Verified:
+    """Apply §9.8 to every leaf about ``uid``, in log order; raise ``CryptoError`` at the first broken rule.
+
+    ``chain``: a key statement without an earlier platform approval for the same
+    member and address, a sequence gap, a ``prev`` that is not the hash of the
+    previous statement, or a new signing key without a new approval.
+    ``revoked``: never raised here; a revocation is returned so the caller
+    refuses to encrypt and can say why.
+    """
+    approval: Approval | None = None
+    approval_idx = -1
+    current: KeyStatement | None = None
+    current_idx = -1
+    certs: list[Certificate] = []
+    revoked: Revocation | None = None
+    last = -1
+    for index, item in leaves:
+        if index <= last or item.uid != uid:
+            raise CryptoError("format")
+        last = index
+        if item.kind is Kind.APPROVAL:
+            found = parse_approval(item.obj, root_pk)
+            if found.uid != uid:
+                raise CryptoError("chain")
+            approval, approval_idx = found, index
+        elif item.kind is Kind.CERT:
+            cert = parse_certificate(item.obj, root_pk)
+            if cert.uid != uid:
+                raise CryptoError("chain")
+            certs.append(cert)
+        elif item.kind is Kind.KEYS:
+            ks = parse_key_statement(item.obj)
+            if ks.uid != uid or approval is None or ks.email != approval.email:
+                raise CryptoError("chain")
+            if current is None:
+                if ks.seqno != 0:
+                    raise CryptoError("chain")
+            elif (
+                ks.seqno != current.seqno + 1
+                or ks.prev != current.hash
+                or (ks.sig_pk != current.sig_pk and approval_idx < current_idx)
+            ):
+                raise CryptoError("chain")
+            current, current_idx, revoked = ks, index, None
+        elif item.kind is Kind.REVOKE:
+            rev = parse_revocation(item.obj)
+            if current is None or rev.uid != uid or rev.ks_hash != current.hash:
+                raise CryptoError("chain")
+            if rev.by is RevokedBy.SELF and rev.signer_pk != current.sig_pk:
+                raise CryptoError("chain")
+            if rev.by is RevokedBy.PLATFORM and rev.signer_pk != root_pk:
+                raise CryptoError("chain")
+            if rev.by is RevokedBy.NCB_HEAD:
+                raise CryptoError("chain")  # §9.5: needs the head's certificate; not issued by version 1 servers
+            revoked = rev
+        else:
+            raise CryptoError("format")
+    if current is None or approval is None:
+        raise CryptoError("chain")
+    # A certificate for an older signing key no longer vouches for this member.
+    return Verified(uid, current, approval, tuple(c for c in certs if c.sig_pk == current.sig_pk), revoked)
+
+
+def verify_response(
+    *,
+    root_pk: bytes,
+    origin: str,
+    log_key: bytes,
+    checkpoint_obj: bytes,
+    uid: bytes,
+    entries: list[tuple[int, bytes, list[bytes]]],
+) -> tuple[Verified, Checkpoint]:
+    """Check a look-up answer (§9.10): log key, checkpoint, every inclusion proof, then the history rules."""
+    lk = parse_log_key(log_key, root_pk)
+    if lk.origin != origin:
+        raise CryptoError("log")
+    cp = parse_checkpoint(checkpoint_obj, lk.log_pk)
+    if cp.origin != origin:
+        raise CryptoError("log")
+    leaves: list[tuple[int, Leaf]] = []
+    for index, data, proof in entries:
+        if not merkle.verify_inclusion(merkle.leaf_hash(data), index, cp.size, proof, cp.root):
+            raise CryptoError("proof")
+        leaves.append((index, parse_leaf(data)))
+    return check_history(uid, leaves, root_pk), cp
+
+
+def check_progress(old: Checkpoint | None, new: Checkpoint, proof: list[bytes]) -> None:
+    """Accept ``new`` after ``old`` only if the log grew consistently (§9.10): no fork, no rollback."""
+    if old is None:
+        return
+    if new.size < old.size:
+        raise CryptoError("log")
+    if not merkle.verify_consistency(old.size, new.size, old.root, new.root, proof):
+        raise CryptoError("log")

@@ -1,0 +1,406 @@
+"""The key directory and its transparency log (docs/PROTOCOL.md §9).
+
+Every key event is a leaf of an RFC 9162 tree, appended in the same
+transaction as the event itself, so nothing is acknowledged that the log does
+not hold. Look-ups return a member's whole history with inclusion proofs
+against the latest signed checkpoint; the client checks every signature and
+rule itself (``isecom.crypto.keytrans.check_history``) and never trusts us.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from isecom.crypto import keytrans, merkle
+from isecom.crypto.errors import CryptoError
+from isecom.errors import InvalidInput, NotFound, Unavailable
+from isecom.services.ports import Clock, DirectoryEntry, Member, Store, Transaction
+from isecom.types import Country, Email, MemberId, MemberStatus, Role
+
+_CERT_ROLES = ((Role.AGENCY_HEAD, keytrans.CertRole.AGENCY_HEAD), (Role.NCB_HEAD, keytrans.CertRole.NCB_HEAD))
+DEFAULT_TERM = timedelta(days=730)
+MAX_LIST = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Authority:
+    """The keys the log and the platform sign with; the root's private half may be offline."""
+
+    origin: str
+    root_pk: bytes
+    root_seed: bytes | None
+    log_seed: bytes
+
+    @property
+    def log_keys(self) -> tuple[bytes, bytes]:
+        return keytrans.signing_keypair(self.log_seed)
+
+    def root_sk(self) -> bytes:
+        if self.root_seed is None:
+            raise Unavailable(
+                "The platform root key is not on this server, so new members cannot be certified now; "
+                "an administrator must bring it back (isecom keys root import)."
+            )
+        pk, sk = keytrans.signing_keypair(self.root_seed)
+        if pk != self.root_pk:
+            raise Unavailable("The platform root key does not match root.pub.")
+        return sk
+
+
+def _seconds(when: datetime) -> int:
+    return int(when.timestamp())
+
+
+def _uid(member_id: MemberId) -> bytes:
+    return bytes.fromhex(member_id.value)
+
+
+async def _append(tx: Transaction, authority: Authority, kind: keytrans.Kind, uid: bytes, obj: bytes, now: int) -> int:
+    size = await tx.keylog.lock_size()
+    if size == 0 and kind is not keytrans.Kind.LOGKEY:
+        log_pk, _ = authority.log_keys
+        cert = keytrans.log_key_certificate(authority.root_sk(), origin=authority.origin, log_pk=log_pk, made=now)
+        await _write(tx, 0, keytrans.Kind.LOGKEY, bytes(16), cert, now, {})
+        size = 1
+    frontier = await tx.keylog.nodes(merkle.range_nodes(0, size)) if size else {}
+    return await _write(tx, size, kind, uid, obj, now, frontier)
+
+
+async def _write(
+    tx: Transaction,
+    index: int,
+    kind: keytrans.Kind,
+    uid: bytes,
+    obj: bytes,
+    now: int,
+    frontier: dict[tuple[int, int], bytes],
+) -> int:
+    data = keytrans.leaf(kind, uid, now, obj)
+    nodes = merkle.append_nodes(index, merkle.leaf_hash(data), frontier)
+    await tx.keylog.append(index, int(kind), uid.hex(), data, nodes)
+    return index
+
+
+async def enrol(
+    tx: Transaction,
+    authority: Authority,
+    member: Member,
+    statement: bytes,
+    *,
+    sig_pk: bytes,
+    enc_pk: bytes,
+    not_after: datetime | None,
+    now: datetime,
+) -> None:
+    """At activation: the platform's approval, approver certificates, then the member's key statement."""
+    try:
+        ks = keytrans.parse_key_statement(statement)
+    except CryptoError as exc:
+        raise InvalidInput(
+            f"The key statement is not valid ({exc.check}; PROTOCOL.md §9.2).", field="key_statement"
+        ) from None
+    if ks.uid != _uid(member.id) or ks.email != str(member.email):
+        raise InvalidInput("The key statement names another member.", field="key_statement")
+    seqno, prev = await next_statement(tx, member.id)
+    if ks.seqno != seqno or ks.prev != prev or ks.sig_pk != sig_pk or ks.enc_pk != enc_pk:
+        raise InvalidInput("The key statement does not match the keys being activated.", field="key_statement")
+    t = _seconds(now)
+    root_sk = authority.root_sk()
+    uid = _uid(member.id)
+    term_end = _seconds(not_after) if not_after else t + int(DEFAULT_TERM.total_seconds())
+    approval = keytrans.platform_approval(
+        root_sk,
+        uid=uid,
+        email=str(member.email),
+        name=member.name,
+        country=member.country.code,
+        agency=member.agency,
+        not_after=term_end,
+        made=t,
+    )
+    entry = DirectoryEntry(member.id)
+    approval_idx = await _append(tx, authority, keytrans.Kind.APPROVAL, uid, approval, t)
+    cert_idx = None
+    for role, cert_role in (
+        (Role.AGENCY_HEAD, keytrans.CertRole.AGENCY_HEAD),
+        (Role.NCB_HEAD, keytrans.CertRole.NCB_HEAD),
+    ):
+        if role in member.roles:
+            cert = keytrans.certificate(
+                root_sk,
+                role=cert_role,
+                uid=uid,
+                email=str(member.email),
+                name=member.name,
+                country=member.country.code,
+                agency=member.agency,
+                sig_pk=sig_pk,
+                not_after=term_end,
+                made=t,
+            )
+            cert_idx = await _append(tx, authority, keytrans.Kind.CERT, uid, cert, t)
+    keys_idx = await _append(tx, authority, keytrans.Kind.KEYS, uid, statement, t)
+    await tx.keylog.set_entry(
+        DirectoryEntry(entry.member_id, keys_idx=keys_idx, approval_idx=approval_idx, cert_idx=cert_idx)
+    )
+
+
+async def revoke_by_platform(tx: Transaction, authority: Authority, member: Member, now: datetime) -> bool:
+    """When a membership is revoked: the platform revokes the current key statement (logged)."""
+    entry = await tx.keylog.entry(member.id)
+    if entry is None or entry.keys_idx is None or entry.revoke_idx is not None or authority.root_seed is None:
+        return False  # nothing published, already revoked, or the root is offline (then the term still ends it)
+    (data,) = await tx.keylog.leaves(entry.keys_idx, entry.keys_idx + 1)
+    ks = keytrans.parse_leaf(data).obj
+    t = _seconds(now)
+    obj = keytrans.revocation(
+        authority.root_sk(),
+        uid=_uid(member.id),
+        ks_hash=keytrans.object_hash(ks),
+        effective=t,
+        by=keytrans.RevokedBy.PLATFORM,
+        made=t,
+    )
+    idx = await _append(tx, authority, keytrans.Kind.REVOKE, _uid(member.id), obj, t)
+    await tx.keylog.set_entry(
+        DirectoryEntry(member.id, entry.keys_idx, entry.approval_idx, entry.cert_idx, revoke_idx=idx)
+    )
+    return True
+
+
+async def next_statement(tx: Transaction, member_id: MemberId) -> tuple[int, bytes]:
+    """The seqno and ``prev`` the member's next key statement must carry (§9.2)."""
+    entry = await tx.keylog.entry(member_id)
+    if entry is None or entry.keys_idx is None:
+        return 0, keytrans.ZERO32
+    (data,) = await tx.keylog.leaves(entry.keys_idx, entry.keys_idx + 1)
+    current = keytrans.parse_key_statement(keytrans.parse_leaf(data).obj)
+    return current.seqno + 1, current.hash
+
+
+# --- checkpoints -------------------------------------------------------------
+
+
+async def sign_checkpoint(store: Store, clock: Clock, authority: Authority) -> int | None:
+    """Sign a checkpoint of the current tree if it grew since the last one; return its size."""
+    async with store.transaction() as tx:
+        size = await tx.keylog.lock_size()
+        if size == 0:
+            return None
+        latest = await tx.keylog.latest_checkpoint()
+        log_pk, log_sk = authority.log_keys
+        if latest is not None and keytrans.parse_checkpoint(latest, log_pk).size >= size:
+            return None
+        root = merkle.fold(list(await _nodes_in_order(tx, merkle.range_nodes(0, size))))
+        obj = keytrans.checkpoint(log_sk, origin=authority.origin, size=size, root=root, time=_seconds(clock.now()))
+        await tx.keylog.add_checkpoint(size, obj)
+        return size
+
+
+async def _nodes_in_order(tx: Transaction, wanted: list[tuple[int, int]]) -> list[bytes]:
+    found = await tx.keylog.nodes(wanted)
+    return [found[n] for n in wanted]
+
+
+# --- look-ups ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProvedLeaf:
+    index: int
+    data: bytes
+    proof: list[bytes]  # empty when the leaf is newer than the checkpoint (then ``pending``)
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    member: Member
+    log_key: bytes
+    checkpoint: bytes
+    size: int
+    leaves: list[ProvedLeaf]
+
+    @property
+    def pending(self) -> bool:
+        return any(leaf.index >= self.size for leaf in self.leaves)
+
+
+async def _checkpoint(tx: Transaction, authority: Authority) -> tuple[bytes, int, bytes]:
+    latest = await tx.keylog.latest_checkpoint()
+    if latest is None:
+        raise NotFound("No key has been published yet.")
+    (leaf0,) = await tx.keylog.leaves(0, 1)
+    size = keytrans.parse_checkpoint(latest, authority.log_keys[0]).size
+    return latest, size, keytrans.parse_leaf(leaf0).obj
+
+
+async def history(store: Store, authority: Authority, member_id: MemberId) -> History:
+    async with store.read() as tx:
+        member = await tx.members.get(member_id)
+        return await _history(tx, authority, member)
+
+
+async def history_by_email(store: Store, authority: Authority, email: Email) -> History:
+    async with store.read() as tx:
+        member = await tx.members.by_email(email)
+        return await _history(tx, authority, member)
+
+
+async def _history(tx: Transaction, authority: Authority, member: Member | None) -> History:
+    if member is None or member.status in _HIDDEN:
+        raise NotFound("No member with published keys has this id or address.")
+    own = await tx.keylog.leaves_of(member.id.value)
+    if not own:
+        raise NotFound("No member with published keys has this id or address.")
+    cp, size, log_key = await _checkpoint(tx, authority)
+    ranges = {i: merkle.inclusion_ranges(i, size) for i, _ in own if i < size}
+    nodes = await tx.keylog.nodes(merkle.nodes_for([r for rs in ranges.values() for r in rs]))
+    leaves = [ProvedLeaf(i, d, merkle.hashes_for(ranges[i], nodes) if i in ranges else []) for i, d in own]
+    return History(member, log_key, cp, size, leaves)
+
+
+_HIDDEN = frozenset(
+    {MemberStatus.APPLIED, MemberStatus.PENDING_NOMINATION, MemberStatus.PENDING_AUTHORIZATION, MemberStatus.REJECTED}
+)
+
+
+async def directory(store: Store, country: Country) -> list[tuple[Member, DirectoryEntry]]:
+    """Active members of a country who have published keys, by name (bounded)."""
+    async with store.read() as tx:
+        members = [m for m in await tx.members.in_country(country, limit=MAX_LIST) if m.status is MemberStatus.ACTIVE]
+        entries = {e.member_id: e for e in await tx.keylog.entries([m.id for m in members])}
+    return [(m, entries[m.id]) for m in members if m.id in entries and entries[m.id].keys_idx is not None]
+
+
+async def consistency(store: Store, authority: Authority, old_size: int) -> tuple[bytes, list[bytes]]:
+    """The latest checkpoint and PROOF(old_size, it) (none for old_size 0)."""
+    async with store.read() as tx:
+        cp, size, _ = await _checkpoint(tx, authority)
+        if old_size == 0:
+            return cp, []
+        if not 0 < old_size <= size:
+            raise InvalidInput(f"from must be between 0 and {size}.", field="from")
+        ranges = merkle.consistency_ranges(old_size, size)
+        nodes = await tx.keylog.nodes(merkle.nodes_for(ranges))
+        return cp, merkle.hashes_for(ranges, nodes)
+
+
+async def leaves(store: Store, start: int, end: int, *, limit: int = 1000) -> list[bytes]:
+    """Leaves [start, end) of the log for monitors and self-audit (at most ``limit``)."""
+    if start < 0 or end <= start or end - start > limit:
+        raise InvalidInput(f"Ask for 1 to {limit} leaves with 0 ≤ start < end.", field="start")
+    async with store.read() as tx:
+        size = await tx.keylog.size()
+        if end > size:
+            raise InvalidInput(f"The log holds {size} leaves.", field="end")
+        return await tx.keylog.leaves(start, end)
+
+
+# --- auditing the whole log (isecom kt verify) ---------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LogVerdict:
+    leaves: int
+    checkpoints: int
+    problem: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.problem is None
+
+
+async def audit_log(store: Store, authority: Authority, *, batch: int = 2000) -> LogVerdict:
+    """Recompute the log from its leaves: every leaf, stored subtree, root, checkpoint and history rule.
+
+    Returns the first problem found, in log order.
+    """
+    async with store.read() as tx:
+        size = await tx.keylog.size()
+        checkpoints = dict(await tx.keylog.checkpoints())
+        frontier: dict[tuple[int, int], bytes] = {}
+        log_pk: bytes | None = None
+        by_uid: dict[bytes, list[tuple[int, keytrans.Leaf]]] = {}
+        last_time = -1
+        for start in range(0, size, batch):
+            end = min(size, start + batch)
+            datas = await tx.keylog.leaves(start, end)
+            if len(datas) != end - start:
+                return LogVerdict(start, len(checkpoints), f"leaves are missing between {start} and {end}")
+            created_all: dict[tuple[int, int], bytes] = {}
+            for offset, data in enumerate(datas):
+                index = start + offset
+                try:
+                    item = keytrans.parse_leaf(data)
+                except CryptoError as exc:
+                    return LogVerdict(index, len(checkpoints), f"leaf {index} is malformed ({exc.check})")
+                if index == 0:
+                    if item.kind is not keytrans.Kind.LOGKEY:
+                        return LogVerdict(0, len(checkpoints), "leaf 0 is not the log key certificate")
+                    try:
+                        lk = keytrans.parse_log_key(item.obj, authority.root_pk)
+                    except CryptoError as exc:
+                        return LogVerdict(0, len(checkpoints), f"leaf 0: the log key certificate fails ({exc.check})")
+                    log_pk = lk.log_pk
+                elif item.kind is keytrans.Kind.LOGKEY:
+                    return LogVerdict(index, len(checkpoints), f"leaf {index}: a second log key certificate")
+                else:
+                    by_uid.setdefault(item.uid, []).append((index, item))
+                if item.logged < last_time:
+                    return LogVerdict(index, len(checkpoints), f"leaf {index} is dated before the leaf before it")
+                last_time = item.logged
+                created = merkle.append_nodes(index, merkle.leaf_hash(data), frontier)
+                created_all.update(created)
+                frontier = {n: (frontier | created)[n] for n in merkle.range_nodes(0, index + 1)}
+                if index + 1 in checkpoints:
+                    problem = _check_checkpoint(checkpoints[index + 1], index + 1, frontier, log_pk, authority)
+                    if problem:
+                        return LogVerdict(index + 1, len(checkpoints), problem)
+            stored = await tx.keylog.nodes(list(created_all))
+            for node, digest in created_all.items():
+                if stored.get(node) != digest:
+                    level, i = node
+                    return LogVerdict(
+                        end,
+                        len(checkpoints),
+                        f"the stored hash of leaves {i << level}–{((i + 1) << level) - 1} is wrong",
+                    )
+    for size_cp in checkpoints:
+        if size_cp > size or size_cp < 1:
+            return LogVerdict(size, len(checkpoints), f"a checkpoint claims {size_cp} leaves; the log holds {size}")
+    for uid, items in by_uid.items():
+        try:
+            if not any(leaf.kind is keytrans.Kind.KEYS for _, leaf in items):
+                for _, leaf in items:  # approvals or certificates alone must still be genuine
+                    _parse_alone(leaf, authority.root_pk)
+                continue
+            keytrans.check_history(uid, items, authority.root_pk)
+        except CryptoError as exc:
+            return LogVerdict(size, len(checkpoints), f"member {uid.hex()}: the key history fails ({exc.check})")
+    return LogVerdict(size, len(checkpoints))
+
+
+def _parse_alone(leaf: keytrans.Leaf, root_pk: bytes) -> None:
+    if leaf.kind is keytrans.Kind.APPROVAL:
+        keytrans.parse_approval(leaf.obj, root_pk)
+    elif leaf.kind is keytrans.Kind.CERT:
+        keytrans.parse_certificate(leaf.obj, root_pk)
+    else:
+        raise CryptoError("chain")  # a revocation without a key statement
+
+
+def _check_checkpoint(
+    obj: bytes, size: int, frontier: dict[tuple[int, int], bytes], log_pk: bytes | None, authority: Authority
+) -> str | None:
+    if log_pk is None:
+        return "a checkpoint exists before the log key certificate"
+    try:
+        cp = keytrans.parse_checkpoint(obj, log_pk)
+    except CryptoError as exc:
+        return f"the checkpoint at size {size} fails ({exc.check})"
+    if cp.size != size or cp.origin != authority.origin:
+        return f"the checkpoint stored at size {size} names size {cp.size} and origin {cp.origin!r}"
+    if cp.root != merkle.fold([frontier[n] for n in merkle.range_nodes(0, size)]):
+        return f"the checkpoint at size {size} does not match the leaves (a fork or a changed entry)"
+    return None

@@ -1,0 +1,78 @@
+"""The key log's storage on SQLite and PostgreSQL: appends, subtree hashes, proofs, checkpoints, pointers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from isecom.crypto import keytrans, merkle
+from isecom.services import keydir
+from isecom.services.ports import DirectoryEntry
+from storage.db import make_engine
+from storage.store import SqlStore
+from tests.conftest import FakeClock
+from tests.contract.test_repositories import a_member
+
+ROOT_SEED = bytes(range(32))
+AUTHORITY = keydir.Authority(
+    origin="http://127.0.0.1:8080",
+    root_pk=keytrans.signing_keypair(ROOT_SEED)[0],
+    root_seed=ROOT_SEED,
+    log_seed=bytes(range(1, 33)),
+)
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[SqlStore]:
+    store = SqlStore(make_engine(database_url))
+    yield store
+    await store.close()
+
+
+async def test_appends_store_every_complete_subtree_and_serve_proofs(store: SqlStore, clock: FakeClock) -> None:
+    uid = bytes([7]) * 16
+    root_sk = AUTHORITY.root_sk()
+    async with store.transaction() as tx:
+        for i in range(37):
+            cert = keytrans.certificate(
+                root_sk,
+                role=keytrans.CertRole.AGENCY_HEAD,
+                uid=uid,
+                email="camille.roux@isecom.example",
+                name="Camille Roux",
+                country="FR",
+                agency="Demo Asset Recovery Office",
+                sig_pk=bytes(32),
+                not_after=2000,
+                made=1000 + i,
+            )
+            await keydir._append(tx, AUTHORITY, keytrans.Kind.CERT, uid, cert, 1000 + i)
+    assert await keydir.sign_checkpoint(store, clock, AUTHORITY) == 38  # the log key certificate is leaf 0
+    assert await keydir.sign_checkpoint(store, clock, AUTHORITY) is None  # nothing new
+    async with store.transaction() as tx:
+        datas = await tx.keylog.leaves(0, 38)
+        leaves = [merkle.leaf_hash(d) for d in datas]
+        for index in (0, 1, 17, 37):
+            ranges = merkle.inclusion_ranges(index, 38)
+            nodes = await tx.keylog.nodes(merkle.nodes_for(ranges))
+            assert merkle.hashes_for(ranges, nodes) == merkle.inclusion_proof(index, leaves)
+        assert [i for i, _ in await tx.keylog.leaves_of(uid.hex())] == list(range(1, 38))
+        ((size, obj),) = await tx.keylog.checkpoints()
+    cp = keytrans.parse_checkpoint(obj, AUTHORITY.log_keys[0])
+    assert (size, cp.size, cp.root) == (38, 38, merkle.root(leaves))
+    latest, proof = await keydir.consistency(store, AUTHORITY, 5)
+    assert latest == obj and merkle.verify_consistency(5, 38, merkle.root(leaves[:5]), cp.root, proof)
+    verdict = await keydir.audit_log(store, AUTHORITY)
+    assert verdict.intact and (verdict.leaves, verdict.checkpoints) == (38, 1)
+
+
+async def test_directory_pointers_are_one_row_per_member(store: SqlStore, clock: FakeClock) -> None:
+    member = a_member(clock)
+    async with store.transaction() as tx:
+        await tx.members.add(member)
+        await tx.keylog.set_entry(DirectoryEntry(member.id, keys_idx=3, approval_idx=2))
+        await tx.keylog.set_entry(DirectoryEntry(member.id, keys_idx=3, approval_idx=2, revoke_idx=9))
+    async with store.transaction() as tx:
+        assert await tx.keylog.entry(member.id) == DirectoryEntry(member.id, 3, 2, None, 9)
+        assert await tx.keylog.entries([]) == []
