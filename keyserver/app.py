@@ -86,14 +86,14 @@ async def openapi(request: web.Request) -> web.Response:
 async def member_keys(request: web.Request) -> web.Response:
     context = _context(request)
     member_id = MemberId.parse(request.match_info["member_id"])
-    return web.json_response(_history_json(await keydir.history(context.store, context.authority, member_id)))
+    return web.json_response(_history_json(await keydir.history(context.store, member_id)))
 
 
 @routes.get("/v1/lookup")
 async def lookup(request: web.Request) -> web.Response:
     context = _context(request)
     email = Email.parse(request.query.get("email", ""))
-    return web.json_response(_history_json(await keydir.history_by_email(context.store, context.authority, email)))
+    return web.json_response(_history_json(await keydir.history_by_email(context.store, email)))
 
 
 @routes.get("/v1/directory")
@@ -115,9 +115,7 @@ async def directory(request: web.Request) -> web.Response:
 @routes.get("/v1/checkpoint")
 async def checkpoint(request: web.Request) -> web.Response:
     context = _context(request)
-    latest, proof = await keydir.consistency(
-        context.store, context.authority, _int(request, "from") if "from" in request.query else 0
-    )
+    latest, proof = await keydir.consistency(context.store, _int(request, "from") if "from" in request.query else 0)
     return web.json_response({"checkpoint": b64e(latest), "consistency": [b64e(p) for p in proof]})
 
 

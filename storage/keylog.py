@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import and_, insert, or_, select, tuple_, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import ColumnElement
 
 from isecom.services.ports import DirectoryEntry
 from isecom.types import MemberId
@@ -35,18 +34,19 @@ class KeyLog:
         return int(size or 0)
 
     async def nodes(self, wanted: Collection[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        by_level: dict[int, list[int]] = {}
+        for level, idx in wanted:
+            by_level.setdefault(level, []).append(idx)
         out: dict[tuple[int, int], bytes] = {}
-        items = sorted(wanted)
-        for i in range(0, len(items), _NODE_BATCH):
-            batch = items[i : i + _NODE_BATCH]
-            condition: ColumnElement[bool]
-            if self._conn.dialect.name == "postgresql":
-                condition = tuple_(t.kt_nodes.c.level, t.kt_nodes.c.idx).in_(batch)
-            else:
-                condition = or_(*(and_(t.kt_nodes.c.level == lv, t.kt_nodes.c.idx == ix) for lv, ix in batch))
-            rows = await self._conn.execute(select(t.kt_nodes).where(condition))
-            for row in rows:
-                out[(row.level, row.idx)] = bytes(row.hash)
+        for level, indices in by_level.items():  # one indexed search per level, on every backend
+            for i in range(0, len(indices), _NODE_BATCH):
+                rows = await self._conn.execute(
+                    select(t.kt_nodes.c.idx, t.kt_nodes.c.hash).where(
+                        t.kt_nodes.c.level == level, t.kt_nodes.c.idx.in_(indices[i : i + _NODE_BATCH])
+                    )
+                )
+                for row in rows:
+                    out[(level, int(row.idx))] = bytes(row.hash)
         return out
 
     async def append(self, index: int, kind: int, uid: str, data: bytes, nodes: dict[tuple[int, int], bytes]) -> None:
@@ -70,11 +70,11 @@ class KeyLog:
         )
         return [(int(r.idx), bytes(r.data)) for r in rows]
 
-    async def latest_checkpoint(self) -> bytes | None:
+    async def latest_checkpoint(self) -> tuple[int, bytes] | None:
         row = (
-            await self._conn.execute(select(t.kt_checkpoints.c.data).order_by(t.kt_checkpoints.c.size.desc()).limit(1))
+            await self._conn.execute(select(t.kt_checkpoints).order_by(t.kt_checkpoints.c.size.desc()).limit(1))
         ).first()
-        return bytes(row.data) if row else None
+        return (int(row.size), bytes(row.data)) if row else None
 
     async def checkpoint(self, size: int) -> bytes | None:
         row = (await self._conn.execute(select(t.kt_checkpoints.c.data).where(t.kt_checkpoints.c.size == size))).first()

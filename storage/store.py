@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from isecom.errors import Unavailable
+from isecom.services.ports import KeyHistoryRows, NodesNeeded
+from isecom.types import Email, MemberId
+from storage import key_reads
 from storage.audit_chain import Audit
 from storage.db import make_engine
 from storage.keylog import KeyLog
@@ -65,6 +70,10 @@ class SqlStore:
         # in growing steps (up to 100 ms) between retries. One process owns a SQLite
         # file; several processes need PostgreSQL, which locks rows, not the database.
         self._serial = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        database = engine.url.database
+        self._key_reads = (
+            key_reads.SqliteKeyReads(Path(database)) if engine.dialect.name == "sqlite" and database else None
+        )
         self._reader = (
             make_engine(str(engine.url.render_as_string(hide_password=False)), read_only=True)
             if (engine.dialect.name == "sqlite")
@@ -97,6 +106,17 @@ class SqlStore:
         except (OSError, ConnectionError, OperationalError, InterfaceError) as exc:
             raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
 
+    async def key_history(
+        self, *, member_id: MemberId | None = None, email: Email | None = None, needed: NodesNeeded
+    ) -> KeyHistoryRows | None:
+        selector = ("id", member_id.value) if member_id is not None else ("email", str(email))
+        try:
+            if self._key_reads is not None:
+                return await self._key_reads.history(selector, needed)
+            return await key_reads.generic(self.read, selector, needed)
+        except sqlite3.OperationalError as exc:
+            raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
+
     async def ping(self) -> None:
         try:
             async with self.engine.connect() as conn:
@@ -108,3 +128,5 @@ class SqlStore:
         await self.engine.dispose()
         if self._reader is not None:
             await self._reader.dispose()
+        if self._key_reads is not None:
+            self._key_reads.close()

@@ -171,7 +171,7 @@ async def run_size(size: int, deadline: float) -> dict[str, float]:
                     count += 1
                     member_id = MemberId(rng.choice(ids))
                     t1 = time.perf_counter()
-                    found = await keydir.history(store, authority, member_id)
+                    found = await keydir.history(store, member_id)
                     latencies.append(time.perf_counter() - t1)
                     proof_hashes.append(sum(len(leaf.proof) for leaf in found.leaves))
                     if len(latencies) % 100 == 0:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from isecom.crypto import keytrans, merkle
 from isecom.crypto.errors import CryptoError
 from isecom.errors import InvalidInput, NotFound, Unavailable
-from isecom.services.ports import Clock, DirectoryEntry, Member, Store, Transaction
+from isecom.services.ports import Clock, DirectoryEntry, KeyHistoryRows, Member, Store, Transaction
 from isecom.types import Country, Email, MemberId, MemberStatus, Role
 
 _CERT_ROLES = ((Role.AGENCY_HEAD, keytrans.CertRole.AGENCY_HEAD), (Role.NCB_HEAD, keytrans.CertRole.NCB_HEAD))
@@ -189,8 +189,8 @@ async def sign_checkpoint(store: Store, clock: Clock, authority: Authority) -> i
         if size == 0:
             return None
         latest = await tx.keylog.latest_checkpoint()
-        log_pk, log_sk = authority.log_keys
-        if latest is not None and keytrans.parse_checkpoint(latest, log_pk).size >= size:
+        _, log_sk = authority.log_keys
+        if latest is not None and latest[0] >= size:
             return None
         root = merkle.fold(list(await _nodes_in_order(tx, merkle.range_nodes(0, size))))
         obj = keytrans.checkpoint(log_sk, origin=authority.origin, size=size, root=root, time=_seconds(clock.now()))
@@ -226,38 +226,35 @@ class History:
         return any(leaf.index >= self.size for leaf in self.leaves)
 
 
-async def _checkpoint(tx: Transaction, authority: Authority) -> tuple[bytes, int, bytes]:
+async def _checkpoint(tx: Transaction) -> tuple[bytes, int]:
     latest = await tx.keylog.latest_checkpoint()
     if latest is None:
         raise NotFound("No key has been published yet.")
-    (leaf0,) = await tx.keylog.leaves(0, 1)
-    size = keytrans.parse_checkpoint(latest, authority.log_keys[0]).size
-    return latest, size, keytrans.parse_leaf(leaf0).obj
+    size, obj = latest
+    return obj, size
 
 
-async def history(store: Store, authority: Authority, member_id: MemberId) -> History:
-    async with store.read() as tx:
-        member = await tx.members.get(member_id)
-        return await _history(tx, authority, member)
+def _proof_nodes(indices: list[int], size: int) -> set[tuple[int, int]]:
+    return merkle.nodes_for([r for i in indices if i < size for r in merkle.inclusion_ranges(i, size)])
 
 
-async def history_by_email(store: Store, authority: Authority, email: Email) -> History:
-    async with store.read() as tx:
-        member = await tx.members.by_email(email)
-        return await _history(tx, authority, member)
+async def history(store: Store, member_id: MemberId) -> History:
+    return _history(await store.key_history(member_id=member_id, needed=_proof_nodes))
 
 
-async def _history(tx: Transaction, authority: Authority, member: Member | None) -> History:
-    if member is None or member.status in _HIDDEN:
+async def history_by_email(store: Store, email: Email) -> History:
+    return _history(await store.key_history(email=email, needed=_proof_nodes))
+
+
+def _history(rows: KeyHistoryRows | None) -> History:
+    if rows is None or rows.member.status in _HIDDEN or not rows.leaves:
         raise NotFound("No member with published keys has this id or address.")
-    own = await tx.keylog.leaves_of(member.id.value)
-    if not own:
-        raise NotFound("No member with published keys has this id or address.")
-    cp, size, log_key = await _checkpoint(tx, authority)
-    ranges = {i: merkle.inclusion_ranges(i, size) for i, _ in own if i < size}
-    nodes = await tx.keylog.nodes(merkle.nodes_for([r for rs in ranges.values() for r in rs]))
-    leaves = [ProvedLeaf(i, d, merkle.hashes_for(ranges[i], nodes) if i in ranges else []) for i, d in own]
-    return History(member, log_key, cp, size, leaves)
+    size = rows.checkpoint_size
+    leaves = [
+        ProvedLeaf(i, d, merkle.hashes_for(merkle.inclusion_ranges(i, size), rows.nodes) if i < size else [])
+        for i, d in rows.leaves
+    ]
+    return History(rows.member, keytrans.parse_leaf(rows.log_key_leaf).obj, rows.checkpoint, size, leaves)
 
 
 _HIDDEN = frozenset(
@@ -273,10 +270,10 @@ async def directory(store: Store, country: Country) -> list[tuple[Member, Direct
     return [(m, entries[m.id]) for m in members if m.id in entries and entries[m.id].keys_idx is not None]
 
 
-async def consistency(store: Store, authority: Authority, old_size: int) -> tuple[bytes, list[bytes]]:
+async def consistency(store: Store, old_size: int) -> tuple[bytes, list[bytes]]:
     """The latest checkpoint and PROOF(old_size, it) (none for old_size 0)."""
     async with store.read() as tx:
-        cp, size, _ = await _checkpoint(tx, authority)
+        cp, size = await _checkpoint(tx)
         if old_size == 0:
             return cp, []
         if not 0 < old_size <= size:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -290,13 +290,31 @@ class KeyLogRepository(Protocol):
     ) -> None: ...
     async def leaves(self, start: int, end: int) -> list[bytes]: ...
     async def leaves_of(self, uid: str) -> list[tuple[int, bytes]]: ...
-    async def latest_checkpoint(self) -> bytes | None: ...
+    async def latest_checkpoint(self) -> tuple[int, bytes] | None:
+        """The size and bytes of the newest checkpoint."""
+        ...
+
     async def checkpoint(self, size: int) -> bytes | None: ...
     async def checkpoints(self) -> list[tuple[int, bytes]]: ...
     async def add_checkpoint(self, size: int, data: bytes) -> None: ...
     async def entry(self, member_id: MemberId) -> DirectoryEntry | None: ...
     async def set_entry(self, entry: DirectoryEntry) -> None: ...
     async def entries(self, member_ids: Collection[MemberId]) -> list[DirectoryEntry]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class KeyHistoryRows:
+    """What a key look-up reads, in one consistent snapshot (``Store.key_history``)."""
+
+    member: Member
+    leaves: list[tuple[int, bytes]]  # every leaf about the member, in log order
+    checkpoint: bytes  # the latest checkpoint's bytes
+    checkpoint_size: int
+    log_key_leaf: bytes  # leaf 0
+    nodes: dict[tuple[int, int], bytes]  # the subtrees ``needed(indices, size)`` asked for
+
+
+NodesNeeded = Callable[[list[int], int], Collection[tuple[int, int]]]
 
 
 class Transaction(Protocol):
@@ -328,6 +346,15 @@ class Store(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
     def read(self) -> AbstractAsyncContextManager[Transaction]:
         """A read-only transaction (writes fail); it never holds the writer's lock."""
+        ...
+
+    async def key_history(
+        self, *, member_id: MemberId | None = None, email: Email | None = None, needed: NodesNeeded
+    ) -> KeyHistoryRows | None:
+        """A member's key-log rows for a look-up (None: no such member, or no checkpoint yet).
+
+        The hot path of the keyserver: one snapshot, as few round trips as the backend allows.
+        """
         ...
 
     async def ping(self) -> None:

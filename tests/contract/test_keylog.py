@@ -61,7 +61,7 @@ async def test_appends_store_every_complete_subtree_and_serve_proofs(store: SqlS
         ((size, obj),) = await tx.keylog.checkpoints()
     cp = keytrans.parse_checkpoint(obj, AUTHORITY.log_keys[0])
     assert (size, cp.size, cp.root) == (38, 38, merkle.root(leaves))
-    latest, proof = await keydir.consistency(store, AUTHORITY, 5)
+    latest, proof = await keydir.consistency(store, 5)
     assert latest == obj and merkle.verify_consistency(5, 38, merkle.root(leaves[:5]), cp.root, proof)
     verdict = await keydir.audit_log(store, AUTHORITY)
     assert verdict.intact and (verdict.leaves, verdict.checkpoints) == (38, 1)
@@ -76,3 +76,28 @@ async def test_directory_pointers_are_one_row_per_member(store: SqlStore, clock:
     async with store.transaction() as tx:
         assert await tx.keylog.entry(member.id) == DirectoryEntry(member.id, 3, 2, None, 9)
         assert await tx.keylog.entries([]) == []
+
+
+async def test_a_key_look_up_reads_one_consistent_snapshot(store: SqlStore, clock: FakeClock) -> None:
+    """``Store.key_history``: SQLite's one-hop reader and the generic path answer the same."""
+    member = a_member(clock)
+    uid = bytes.fromhex(member.id.value)
+    async with store.transaction() as tx:
+        await tx.members.add(member)
+        await keydir._append(tx, AUTHORITY, keytrans.Kind.CERT, bytes([9]) * 16, b"other", 1)
+        for i in range(3):
+            await keydir._append(tx, AUTHORITY, keytrans.Kind.KEYS, uid, bytes([i]), 2)
+    assert await store.key_history(member_id=member.id, needed=keydir._proof_nodes) is None  # no checkpoint
+    await keydir.sign_checkpoint(store, clock, AUTHORITY)
+    async with store.transaction() as tx:
+        await keydir._append(tx, AUTHORITY, keytrans.Kind.KEYS, uid, b"newer", 3)
+    rows = await store.key_history(email=member.email, needed=keydir._proof_nodes)
+    assert rows is not None and rows.member == member
+    assert [i for i, _ in rows.leaves] == [2, 3, 4, 5] and rows.checkpoint_size == 5
+    assert keytrans.parse_leaf(rows.log_key_leaf).kind is keytrans.Kind.LOGKEY
+    async with store.read() as tx:
+        leaves = [merkle.leaf_hash(d) for d in await tx.keylog.leaves(0, 5)]
+    for index in (2, 3, 4):
+        proof = merkle.hashes_for(merkle.inclusion_ranges(index, 5), rows.nodes)
+        assert proof == merkle.inclusion_proof(index, leaves)
+    assert await store.key_history(member_id=a_member(clock).id, needed=keydir._proof_nodes) is None

@@ -1,0 +1,143 @@
+"""Key look-ups, the keyserver's hot path: a member's log rows in one snapshot.
+
+On SQLite the look-up runs as one call in a worker thread on a read-only
+``sqlite3`` connection of that thread: five indexed queries in one deferred
+transaction (a WAL snapshot), no per-query hop between the event loop and the
+driver's thread. Elsewhere it uses the repositories in one ``Store.read()``
+transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from isecom.services.ports import KeyHistoryRows, Member, NodesNeeded, Transaction
+from isecom.types import Country, Email, Language, MemberId, MemberStatus, Role
+
+Selector = tuple[str, str]
+UPPER_LEVEL = 8
+UPPER_LIMIT = 100_000  # ("id" | "email", value)
+
+
+async def generic(
+    read: Callable[[], AbstractAsyncContextManager[Transaction]], selector: Selector, needed: NodesNeeded
+) -> KeyHistoryRows | None:
+    async with read() as tx:
+        kind, value = selector
+        member = await (tx.members.get(MemberId(value)) if kind == "id" else tx.members.by_email(Email.parse(value)))
+        if member is None:
+            return None
+        latest = await tx.keylog.latest_checkpoint()
+        if latest is None:
+            return None
+        size, checkpoint = latest
+        leaves = await tx.keylog.leaves_of(member.id.value)
+        (leaf0,) = await tx.keylog.leaves(0, 1)
+        nodes = await tx.keylog.nodes(needed([i for i, _ in leaves], size)) if leaves else {}
+        return KeyHistoryRows(member, leaves, checkpoint, size, leaf0, nodes)
+
+
+class SqliteKeyReads:
+    """Read-only look-ups on the SQLite file at ``path``, one connection per worker thread."""
+
+    def __init__(self, path: Path) -> None:
+        self._uri = f"file:{path}?mode=ro"
+        self._local = threading.local()
+        # Complete subtrees never change once written; the upper levels are shared by every
+        # proof, so they are kept (a 10^6-leaf log has under 4,000 nodes at level 8 and above).
+        self._upper: dict[tuple[int, int], bytes] = {}
+        # A few threads of their own: reads never wait behind other blocking work, and the
+        # per-thread connections stay few.
+        self._threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="key-reads")
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self._uri, uri=True, isolation_level=None, check_same_thread=True)
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
+
+    async def history(self, selector: Selector, needed: NodesNeeded) -> KeyHistoryRows | None:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, self._history, selector, needed)
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=False)
+
+    def _history(self, selector: Selector, needed: NodesNeeded) -> KeyHistoryRows | None:
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            return _read(conn, selector, needed, self._upper)
+        finally:
+            conn.execute("ROLLBACK")
+
+
+_MEMBER_SQL = {
+    "id": "SELECT id, email, name, country, agency, status, language, created_at FROM members WHERE id = ?",
+    "email": "SELECT id, email, name, country, agency, status, language, created_at FROM members WHERE email = ?",
+}
+
+
+def _read(
+    conn: sqlite3.Connection, selector: Selector, needed: NodesNeeded, upper: dict[tuple[int, int], bytes]
+) -> KeyHistoryRows | None:
+    kind, value = selector
+    row = conn.execute(_MEMBER_SQL[kind], (value,)).fetchone()
+    if row is None:
+        return None
+    latest = conn.execute("SELECT size, data FROM kt_checkpoints ORDER BY size DESC LIMIT 1").fetchone()
+    if latest is None:
+        return None
+    size, checkpoint = int(latest[0]), bytes(latest[1])
+    roles = [r for (r,) in conn.execute("SELECT role FROM member_roles WHERE member_id = ?", (row[0],))]
+    leaves = [
+        (int(i), bytes(d))
+        for i, d in conn.execute("SELECT idx, data FROM kt_leaves WHERE uid = ? OR idx = 0 ORDER BY idx", (row[0],))
+    ]
+    leaf0 = leaves[0][1] if leaves and leaves[0][0] == 0 else b""
+    own = [(i, d) for i, d in leaves if i != 0]
+    nodes: dict[tuple[int, int], bytes] = {}
+    by_level: dict[int, list[int]] = {}
+    for node in needed([i for i, _ in own], size) if own else ():
+        known = upper.get(node)
+        if known is not None:
+            nodes[node] = known
+        else:
+            by_level.setdefault(node[0], []).append(node[1])
+    for level, indices in by_level.items():
+        # One indexed search per level: few distinct statement texts, so sqlite3's statement
+        # cache keeps them prepared (a row-value IN would scan the table; one OR of them all
+        # would be re-prepared on every look-up).
+        marks = ",".join("?" * len(indices))
+        sql = f"SELECT idx, hash FROM kt_nodes WHERE level = ? AND idx IN ({marks})"  # noqa: S608 - placeholders only
+        for idx, digest in conn.execute(sql, [level, *indices]):
+            nodes[(level, int(idx))] = bytes(digest)
+            if level >= UPPER_LEVEL and len(upper) < UPPER_LIMIT:
+                upper[(level, int(idx))] = bytes(digest)
+    member = Member(
+        id=MemberId(row[0]),
+        email=Email.parse(row[1]),
+        name=row[2],
+        country=Country(row[3]),
+        agency=row[4],
+        roles=frozenset(Role(r) for r in roles),
+        status=MemberStatus(row[5]),
+        language=Language(row[6]),
+        created_at=_when(row[7]),
+    )
+    return KeyHistoryRows(member, own, checkpoint, size, leaf0, nodes)
+
+
+def _when(value: object) -> datetime:
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
