@@ -18,7 +18,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from isecom.services.ports import KeyHistoryRows, Member, NodesNeeded, Transaction
+from isecom.services.ports import KeyHistoryRows, Member, NodesNeeded, RelatedLeaves, Transaction
 from isecom.types import Country, Email, Language, MemberId, MemberStatus, Role
 
 Selector = tuple[str, str]
@@ -27,18 +27,22 @@ UPPER_LIMIT = 100_000  # ("id" | "email", value)
 
 
 async def generic(
-    read: Callable[[], AbstractAsyncContextManager[Transaction]], selector: Selector, needed: NodesNeeded
+    read: Callable[[], AbstractAsyncContextManager[Transaction]],
+    selector: Selector,
+    needed: NodesNeeded,
+    related: RelatedLeaves,
 ) -> KeyHistoryRows | None:
     async with read() as tx:
         kind, value = selector
         member = await (tx.members.get(MemberId(value)) if kind == "id" else tx.members.by_email(Email.parse(value)))
         if member is None:
             return None
-        latest = await tx.keylog.latest_checkpoint()
-        if latest is None:
-            return None
-        size, checkpoint = latest
+        size, checkpoint = await tx.keylog.latest_checkpoint() or (0, b"")  # none yet: all pending
         leaves = await tx.keylog.leaves_of(member.id.value)
+        for index in sorted(set(related(leaves)) - {i for i, _ in leaves}):
+            if 0 < index < size:
+                leaves.extend((index, data) for data in await tx.keylog.leaves(index, index + 1))
+        leaves.sort()
         (leaf0,) = await tx.keylog.leaves(0, 1)
         nodes = await tx.keylog.nodes(needed([i for i, _ in leaves], size)) if leaves else {}
         return KeyHistoryRows(member, leaves, checkpoint, size, leaf0, nodes)
@@ -66,18 +70,18 @@ class SqliteKeyReads:
             self._local.conn = conn
         return conn
 
-    async def history(self, selector: Selector, needed: NodesNeeded) -> KeyHistoryRows | None:
+    async def history(self, selector: Selector, needed: NodesNeeded, related: RelatedLeaves) -> KeyHistoryRows | None:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._threads, self._history, selector, needed)
+        return await loop.run_in_executor(self._threads, self._history, selector, needed, related)
 
     def close(self) -> None:
         self._threads.shutdown(wait=False)
 
-    def _history(self, selector: Selector, needed: NodesNeeded) -> KeyHistoryRows | None:
+    def _history(self, selector: Selector, needed: NodesNeeded, related: RelatedLeaves) -> KeyHistoryRows | None:
         conn = self._conn()
         conn.execute("BEGIN")
         try:
-            return _read(conn, selector, needed, self._upper)
+            return _read(conn, selector, needed, related, self._upper)
         finally:
             conn.execute("ROLLBACK")
 
@@ -89,16 +93,18 @@ _MEMBER_SQL = {
 
 
 def _read(
-    conn: sqlite3.Connection, selector: Selector, needed: NodesNeeded, upper: dict[tuple[int, int], bytes]
+    conn: sqlite3.Connection,
+    selector: Selector,
+    needed: NodesNeeded,
+    related: RelatedLeaves,
+    upper: dict[tuple[int, int], bytes],
 ) -> KeyHistoryRows | None:
     kind, value = selector
     row = conn.execute(_MEMBER_SQL[kind], (value,)).fetchone()
     if row is None:
         return None
     latest = conn.execute("SELECT size, data FROM kt_checkpoints ORDER BY size DESC LIMIT 1").fetchone()
-    if latest is None:
-        return None
-    size, checkpoint = int(latest[0]), bytes(latest[1])
+    size, checkpoint = (int(latest[0]), bytes(latest[1])) if latest else (0, b"")  # none yet: all pending
     roles = [r for (r,) in conn.execute("SELECT role FROM member_roles WHERE member_id = ?", (row[0],))]
     leaves = [
         (int(i), bytes(d))
@@ -106,6 +112,12 @@ def _read(
     ]
     leaf0 = leaves[0][1] if leaves and leaves[0][0] == 0 else b""
     own = [(i, d) for i, d in leaves if i != 0]
+    for index in sorted(set(related(own)) - {i for i, _ in own}):
+        if 0 < index < size:
+            own.extend(
+                (int(i), bytes(d)) for i, d in conn.execute("SELECT idx, data FROM kt_leaves WHERE idx = ?", (index,))
+            )
+    own.sort()
     nodes: dict[tuple[int, int], bytes] = {}
     by_level: dict[int, list[int]] = {}
     for node in needed([i for i, _ in own], size) if own else ():

@@ -15,7 +15,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from isecom.errors import Unavailable
-from isecom.services.ports import KeyHistoryRows, NodesNeeded
+from isecom.services.ports import KeyHistoryRows, NodesNeeded, RelatedLeaves
 from isecom.types import Email, MemberId
 from storage import key_reads
 from storage.audit_chain import Audit
@@ -107,13 +107,18 @@ class SqlStore:
             raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
 
     async def key_history(
-        self, *, member_id: MemberId | None = None, email: Email | None = None, needed: NodesNeeded
+        self,
+        *,
+        member_id: MemberId | None = None,
+        email: Email | None = None,
+        needed: NodesNeeded,
+        related: RelatedLeaves,
     ) -> KeyHistoryRows | None:
         selector = ("id", member_id.value) if member_id is not None else ("email", str(email))
         try:
             if self._key_reads is not None:
-                return await self._key_reads.history(selector, needed)
-            return await key_reads.generic(self.read, selector, needed)
+                return await self._key_reads.history(selector, needed, related)
+            return await key_reads.generic(self.read, selector, needed, related)
         except sqlite3.OperationalError as exc:
             raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
 

@@ -35,6 +35,7 @@ VENDOR: dict[str, str] = {
     "vendor/libsodium-sumo.mjs": "libsodium-sumo/dist/modules-sumo-esm/libsodium-sumo.mjs",
     "vendor/fastest-levenshtein.mjs": "fastest-levenshtein/esm/mod.js",
     "vendor/zxcvbn-ts/dictionary-compression/decompress.mjs": "@zxcvbn-ts/dictionary-compression/dist/decompress.mjs",
+    "vendor/uqr.mjs": "uqr/dist/index.mjs",
 }
 
 # URL folder -> (folder in node_modules, entry module). A package built as many small ES

@@ -8,6 +8,8 @@ from typing import Any
 from aiohttp import web
 
 from isecom.access import public
+from isecom.crypto.encoding import b64d, b64e
+from isecom.crypto.errors import CryptoError
 from isecom.errors import InvalidInput
 from isecom.services import applications
 from isecom.services.ports import Application, Member
@@ -35,6 +37,16 @@ def _decision(body: dict[str, Any], name: str) -> bool:
     if not isinstance(value, bool):
         raise InvalidInput(f"{name} must be true or false.", field=name)
     return value
+
+
+def _statement(body: dict[str, Any]) -> bytes | None:
+    raw = body.get("statement")
+    if raw is None:
+        return None
+    try:
+        return b64d(raw)
+    except CryptoError:
+        raise InvalidInput("statement must be base64url (PROTOCOL.md §1).", field="statement") from None
 
 
 def _reason(body: dict[str, Any]) -> str | None:
@@ -91,6 +103,8 @@ async def nominate(request: web.Request) -> web.Response:
         endorse=_decision(body, "endorse"),
         reason=_reason(body),
         base_url=context.config.public_url,
+        authority=context.authority,
+        statement=_statement(body),
     )
     return web.Response(status=204)
 
@@ -112,8 +126,33 @@ async def authorize(request: web.Request) -> web.Response:
         reason=_reason(body),
         term=timedelta(days=term_days),
         base_url=context.config.public_url,
+        authority=context.authority,
+        statement=_statement(body),
     )
     return web.Response(status=204)
+
+
+@routes.get("/api/v1/applications/{id}/signing")
+async def signing(request: web.Request) -> web.Response:
+    """What the approver's browser signs with (PROTOCOL.md §9.3): certificate and nomination."""
+    step = request.query.get("step", "")
+    if step not in ("nomination", "authorization"):
+        raise InvalidInput("step must be nomination or authorization.", field="step")
+    context = request.config_dict[CONTEXT]
+    info = await applications.signing_info(
+        context.store, context.authority, request[MEMBER], MemberId.parse(request.match_info["id"], field="id"), step
+    )
+    return web.json_response(
+        {
+            "member": member_json(info.member),
+            "must_sign": info.must_sign,
+            "certificate": None
+            if info.certificate_index is None or info.certificate_hash is None
+            else {"index": info.certificate_index, "hash": b64e(info.certificate_hash)},
+            "nomination": b64e(info.nomination) if info.nomination else None,
+            "now": int(context.clock.now().timestamp()),
+        }
+    )
 
 
 @routes.post("/api/v1/applications/{id}/renewal")

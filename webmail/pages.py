@@ -1,13 +1,14 @@
 """HTML pages: landing, applying, sign-in, recovery, activation, home, password change, reviewing applications,
-administration, language."""
+administration, the key directory and contacts, language."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from isecom.access import public
+from isecom.errors import InvalidInput
 from isecom.services.applications import LANGUAGES as WORKING_LANGUAGES
-from isecom.types import Language, Role
+from isecom.types import Language, MemberId, Role
 from webmail import i18n
 from webmail.keys import CONTEXT
 from webmail.middleware import MEMBER
@@ -101,6 +102,27 @@ async def admin(request: web.Request) -> web.Response:
     # Every member may load the page; the admin API answers 403 to non-administrators and
     # admin.js says so. The page holds no data of its own (the country names are public).
     return render(request, "admin.html", countries=i18n.countries(language(request)))
+
+
+@routes.get("/directory", name="directory")
+async def directory(request: web.Request) -> web.Response:
+    """Members of a country, from the key directory; each opens its contact page."""
+    member = request[MEMBER]
+    return render(request, "directory.html", member=member, countries=i18n.countries(language(request)))
+
+
+@routes.get("/contacts/{member_id}", name="contact")
+async def contact(request: web.Request) -> web.Response:
+    """One member's verified keys, the safety number with its QR code and "mark as verified".
+
+    The page holds no data of its own: contact.js fetches the keys from /keys/v1 and checks them.
+    """
+    raw = request.match_info["member_id"]
+    try:
+        contact_id = MemberId.parse(raw)
+    except InvalidInput:
+        raise web.HTTPNotFound() from None
+    return render(request, "contact.html", member=request[MEMBER], contact_id=contact_id.value)
 
 
 @routes.get("/lang/{code}", name="language")

@@ -112,10 +112,9 @@ class KeyRing:
             try:
                 latest = keytrans.parse_checkpoint(b64d(answer["checkpoint"]), self.log_pk or b"")
                 if (latest.size, latest.root) != (cp.size, cp.root):
-                    # The log moved on between the two requests: check the newest against the old.
-                    keytrans.check_progress(old, latest, proof)
-                    self.checkpoint = latest
-                    return
+                    # The log moved on between the two requests: the proof is not about the
+                    # checkpoint this answer was made against, so nothing is accepted; ask again.
+                    raise self.problem("pending")
                 keytrans.check_progress(old, cp, proof)
             except CryptoError as exc:
                 raise self.problem(exc.check) from None

@@ -59,6 +59,7 @@ class Client:
         self._http = http or aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         self._own_http = http is None
         self.csrf_token: str | None = None
+        self.signed: SignedIn | None = None  # the member and unlocked keys after sign_in
 
     async def __aenter__(self) -> Client:
         return self
@@ -86,6 +87,10 @@ class Client:
     async def get(self, path: str) -> Any:
         """A GET of this instance's JSON API (with the session cookie)."""
         return await self._call("GET", path)
+
+    async def post(self, path: str, body: dict[str, Any]) -> Any:
+        """A POST to this instance's JSON API (session cookie, Origin and CSRF token)."""
+        return await self._call("POST", path, body)
 
     async def activate(self, token: str, password: str, *, now: datetime | None = None) -> Activated:
         """Create keys, wrap them under the password and a new recovery code, enrol TOTP."""
@@ -152,7 +157,8 @@ class Client:
         identity, version = keys.unwrap_bundle(
             b64d(done["wrapped_bundle"]), derived.kek, uid=uid, kind=keys.WRAP_PASSWORD
         )
-        return SignedIn(done["member"], identity, done["csrf_token"], version)
+        self.signed = SignedIn(done["member"], identity, done["csrf_token"], version)
+        return self.signed
 
     async def session(self) -> dict[str, Any]:
         data: dict[str, Any] = await self._call("GET", "/api/v1/session")

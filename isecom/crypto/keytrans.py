@@ -45,7 +45,9 @@ class Kind(IntEnum):
 
 
 class ApprovalKind(IntEnum):
-    PLATFORM = 1
+    PLATFORM = 1  # signed by the root
+    NOMINATION = 2  # signed in the agency head's browser
+    AUTHORIZATION = 3  # signed in the NCB head's browser
 
 
 class CertRole(IntEnum):
@@ -238,6 +240,15 @@ def platform_approval(
     return sign(root_sk, body)
 
 
+def approval_kind(obj: bytes) -> ApprovalKind:
+    if len(obj) <= len(APPROVAL_TAG) or not obj.startswith(APPROVAL_TAG):
+        raise CryptoError("version")
+    kind = obj[len(APPROVAL_TAG)]
+    if kind not in tuple(ApprovalKind):
+        raise CryptoError("version")
+    return ApprovalKind(kind)
+
+
 def parse_approval(obj: bytes, root_pk: bytes) -> Approval:
     r = _Reader(obj[:-64] if len(obj) >= 64 else obj, APPROVAL_TAG)
     kind = r.num(1)
@@ -248,6 +259,98 @@ def parse_approval(obj: bytes, root_pk: bytes) -> Approval:
     r.end()
     _verified(obj, root_pk)
     return Approval(ApprovalKind(kind), uid, email, name, country, agency, not_after, made, obj)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A nomination or an authorization (§9.3), parsed; ``verify`` checks it under the signer's key."""
+
+    kind: ApprovalKind
+    uid: bytes
+    signer_cert: bytes  # H256 of the approver's certificate
+    signer_cert_idx: int  # its leaf index in the log
+    made: int
+    raw: bytes
+    # a nomination names the member; an authorization names the nomination and the term
+    email: str = ""
+    name: str = ""
+    country: str = ""
+    agency: str = ""
+    nomination: bytes = ZERO32
+    not_after: int = 0
+
+    @property
+    def hash(self) -> bytes:
+        return h256(self.raw)
+
+    def verify(self, signer_pk: bytes) -> None:
+        _verified(self.raw, signer_pk)
+
+
+def nomination(
+    sk: bytes,
+    *,
+    uid: bytes,
+    email: str,
+    name: str,
+    country: str,
+    agency: str,
+    signer_cert: bytes,
+    signer_cert_idx: int,
+    made: int,
+) -> bytes:
+    body = (
+        APPROVAL_TAG
+        + bytes([ApprovalKind.NOMINATION])
+        + uid
+        + _text(email)
+        + _text(name)
+        + _country(country)
+        + _text(agency)
+        + signer_cert
+        + be64(signer_cert_idx)
+        + be64(made)
+    )
+    return sign(sk, body)
+
+
+def authorization(
+    sk: bytes,
+    *,
+    uid: bytes,
+    nomination_hash: bytes,
+    not_after: int,
+    signer_cert: bytes,
+    signer_cert_idx: int,
+    made: int,
+) -> bytes:
+    body = (
+        APPROVAL_TAG
+        + bytes([ApprovalKind.AUTHORIZATION])
+        + uid
+        + nomination_hash
+        + be64(not_after)
+        + signer_cert
+        + be64(signer_cert_idx)
+        + be64(made)
+    )
+    return sign(sk, body)
+
+
+def parse_decision(obj: bytes) -> Decision:
+    """Parse a nomination or authorization; its signature is checked by ``Decision.verify``."""
+    r = _Reader(obj[:-64] if len(obj) >= 64 else obj, APPROVAL_TAG)
+    kind = r.num(1)
+    if kind == ApprovalKind.NOMINATION:
+        uid, email, name, country, agency = r.take(16), r.text(), r.text(), r.country(), r.text()
+        cert, cert_idx, made = r.take(32), r.num(8), r.num(8)
+        r.end()
+        return Decision(ApprovalKind.NOMINATION, uid, cert, cert_idx, made, obj, email, name, country, agency)
+    if kind == ApprovalKind.AUTHORIZATION:
+        uid, nom, not_after, cert, cert_idx, made = r.take(16), r.take(32), r.num(8), r.take(32), r.num(8), r.num(8)
+        r.end()
+        return Decision(ApprovalKind.AUTHORIZATION, uid, cert, cert_idx, made, obj, nomination=nom, not_after=not_after)
+    raise CryptoError("version")
 
 
 # --- approver certificate (§9.4) -------------------------------------------
@@ -452,17 +555,27 @@ class Verified:
         return self.revoked is None and now <= self.approval.not_after
 
 
-def check_history(uid: bytes, leaves: list[tuple[int, Leaf]], root_pk: bytes) -> Verified:
+def check_history(
+    uid: bytes,
+    leaves: list[tuple[int, Leaf]],
+    root_pk: bytes,
+    approvers: dict[int, Certificate] | None = None,
+) -> Verified:
     """Apply §9.8 to every leaf about ``uid``, in log order; raise ``CryptoError`` at the first broken rule.
 
-    ``chain``: a key statement without an earlier platform approval for the same
-    member and address, a sequence gap, a ``prev`` that is not the hash of the
-    previous statement, or a new signing key without a new approval.
-    ``revoked``: never raised here; a revocation is returned so the caller
-    refuses to encrypt and can say why.
+    ``approvers`` maps a log index to the (root-verified) certificate found there,
+    for the nominations and authorizations that name it.
+
+    ``chain``: a key statement without an earlier approval for the same member
+    and address, a sequence gap, a ``prev`` that is not the hash of the previous
+    statement, a new signing key without a new approval, or a decision not made
+    by a certified approver of the member's country (and agency). A revocation
+    is returned, not raised, so the caller refuses to encrypt and can say why.
     """
+    approvers = approvers or {}
     approval: Approval | None = None
     approval_idx = -1
+    nominations: dict[bytes, tuple[Decision, Certificate]] = {}
     current: KeyStatement | None = None
     current_idx = -1
     certs: list[Certificate] = []
@@ -473,7 +586,19 @@ def check_history(uid: bytes, leaves: list[tuple[int, Leaf]], root_pk: bytes) ->
             raise CryptoError("format")
         last = index
         if item.kind is Kind.APPROVAL:
-            found = parse_approval(item.obj, root_pk)
+            kind = approval_kind(item.obj)
+            if kind is ApprovalKind.PLATFORM:
+                found = parse_approval(item.obj, root_pk)
+            else:
+                decision = parse_decision(item.obj)
+                signer = _approver(decision, approvers)
+                if decision.uid != uid:
+                    raise CryptoError("chain")
+                if kind is ApprovalKind.NOMINATION:
+                    _check_nominator(decision, signer)
+                    nominations[decision.hash] = (decision, signer)
+                    continue
+                found = _authorized(decision, signer, nominations)
             if found.uid != uid:
                 raise CryptoError("chain")
             approval, approval_idx = found, index
@@ -505,7 +630,7 @@ def check_history(uid: bytes, leaves: list[tuple[int, Leaf]], root_pk: bytes) ->
             if rev.by is RevokedBy.PLATFORM and rev.signer_pk != root_pk:
                 raise CryptoError("chain")
             if rev.by is RevokedBy.NCB_HEAD:
-                raise CryptoError("chain")  # §9.5: needs the head's certificate; not issued by version 1 servers
+                raise CryptoError("chain")  # §9.5: not issued by version 1 servers
             revoked = rev
         else:
             raise CryptoError("format")
@@ -513,6 +638,44 @@ def check_history(uid: bytes, leaves: list[tuple[int, Leaf]], root_pk: bytes) ->
         raise CryptoError("chain")
     # A certificate for an older signing key no longer vouches for this member.
     return Verified(uid, current, approval, tuple(c for c in certs if c.sig_pk == current.sig_pk), revoked)
+
+
+def _approver(decision: Decision, approvers: dict[int, Certificate]) -> Certificate:
+    cert = approvers.get(decision.signer_cert_idx)
+    if cert is None or cert.hash != decision.signer_cert or decision.made > cert.not_after:
+        raise CryptoError("chain")
+    decision.verify(cert.sig_pk)
+    return cert
+
+
+def _check_nominator(decision: Decision, cert: Certificate) -> None:
+    if (
+        cert.role is not CertRole.AGENCY_HEAD
+        or cert.country != decision.country
+        or cert.agency.lower() != decision.agency.lower()  # Unicode default lower-case mapping, as JS
+    ):
+        raise CryptoError("chain")
+
+
+def _authorized(
+    decision: Decision, cert: Certificate, nominations: dict[bytes, tuple[Decision, Certificate]]
+) -> Approval:
+    if decision.nomination not in nominations:
+        raise CryptoError("chain")
+    nom, nominator = nominations[decision.nomination]
+    if cert.role is not CertRole.NCB_HEAD or cert.country != nom.country or cert.uid == nominator.uid:
+        raise CryptoError("chain")  # the NCB head of the member's country, not the nominator
+    return Approval(
+        ApprovalKind.AUTHORIZATION,
+        decision.uid,
+        nom.email,
+        nom.name,
+        nom.country,
+        nom.agency,
+        decision.not_after,
+        decision.made,
+        decision.raw,
+    )
 
 
 def verify_response(
@@ -532,11 +695,18 @@ def verify_response(
     if cp.origin != origin:
         raise CryptoError("log")
     leaves: list[tuple[int, Leaf]] = []
+    approvers: dict[int, Certificate] = {}
     for index, data, proof in entries:
         if not merkle.verify_inclusion(merkle.leaf_hash(data), index, cp.size, proof, cp.root):
             raise CryptoError("proof")
-        leaves.append((index, parse_leaf(data)))
-    return check_history(uid, leaves, root_pk), cp
+        item = parse_leaf(data)
+        if item.uid == uid:
+            leaves.append((index, item))
+        elif item.kind is Kind.CERT:  # an approver's certificate, named by a decision
+            approvers[index] = parse_certificate(item.obj, root_pk)
+        else:
+            raise CryptoError("format")
+    return check_history(uid, leaves, root_pk, approvers), cp
 
 
 def check_progress(old: Checkpoint | None, new: Checkpoint, proof: list[bytes]) -> None:

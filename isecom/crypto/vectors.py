@@ -18,7 +18,7 @@ from typing import Any
 
 import nacl.bindings as b
 
-from isecom.crypto import attachments, envelope, keys, padding
+from isecom.crypto import attachments, envelope, keys, ktvectors, padding
 from isecom.crypto import payload as payloads
 from isecom.crypto.encoding import b64d, b64e, be32
 from isecom.crypto.errors import CryptoError
@@ -99,6 +99,8 @@ def _run(doc: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
         hashes = [b64d(h) for h in case["chunk_hashes"]]
         plain = b"".join(attachments.open_file(descriptor, hashes, [b64d(x) for x in case["blobs"]]))
         return {"plain": b64e(plain)}
+    if kind in ktvectors.KINDS:
+        return ktvectors.run(case)
     raise ValueError(f"unknown kind {kind!r}")
 
 
@@ -313,6 +315,7 @@ def generate(seed: bytes) -> dict[str, Any]:
 
     _messages(g, alice, bob, carol, mallory)
     _attachments(g)
+    ktvectors.generate(g.add, rng, origin=ORIGIN, created=CREATED)
     return g.doc
 
 

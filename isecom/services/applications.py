@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from isecom.crypto import keytrans
 from isecom.errors import Forbidden, InvalidInput, NotFound, TokenInvalid
-from isecom.services import outbox, tokens
+from isecom.services import keydir, outbox, tokens
 from isecom.services.ports import Application, AuditEntry, Clock, Member, Store, Transaction
 from isecom.types import Country, Email, Language, MemberId, MemberStatus, Role, parse_name
 
@@ -155,6 +156,72 @@ def _may_authorize(actor: Member, applicant: Member) -> bool:
     return Role.ADMIN in actor.roles or (Role.NCB_HEAD in actor.roles and actor.country == applicant.country)
 
 
+def must_sign(actor: Member, applicant: Member, step: str) -> bool:
+    """Whether ``actor`` decides as the certified approver, so signs in the browser (PROTOCOL.md §9.3).
+
+    An administrator without the approver's role decides for the platform instead: the
+    platform key approves at activation.
+    """
+    if step == "nomination":
+        return (
+            Role.AGENCY_HEAD in actor.roles
+            and actor.country == applicant.country
+            and actor.agency.casefold() == applicant.agency.casefold()
+        )
+    return Role.NCB_HEAD in actor.roles and actor.country == applicant.country
+
+
+async def _record(
+    tx: Transaction,
+    authority: keydir.Authority | None,
+    actor: Member,
+    member: Member,
+    statement: bytes | None,
+    kind: keytrans.ApprovalKind,
+    now: datetime,
+    window: tuple[datetime, datetime] | None = None,
+) -> None:
+    if authority is None or statement is None:
+        raise InvalidInput(
+            "Your decision must be signed with your key: approve from the review page.", field="statement"
+        )
+    await keydir.record_decision(tx, authority, actor, member, statement, kind=kind, now=now, term=window)
+
+
+@dataclass(frozen=True, slots=True)
+class SigningInfo:
+    """What an approver's browser needs to sign a decision (PROTOCOL.md §9.3)."""
+
+    member: Member
+    must_sign: bool
+    certificate_index: int | None
+    certificate_hash: bytes | None
+    nomination: bytes | None  # for an authorization: the nomination being authorized
+
+
+async def signing_info(
+    store: Store, authority: keydir.Authority, actor: Member, member_id: MemberId, step: str
+) -> SigningInfo:
+    status = MemberStatus.PENDING_NOMINATION if step == "nomination" else MemberStatus.PENDING_AUTHORIZATION
+    async with store.transaction() as tx:
+        member, _ = await _load(tx, member_id, status)
+        allowed = _may_nominate(actor, member) if step == "nomination" else _may_authorize(actor, member)
+        if not allowed:
+            raise NotFound("No such application is waiting for this decision.")
+        if not must_sign(actor, member, step):
+            return SigningInfo(member, False, None, None, None)
+        role = keytrans.CertRole.AGENCY_HEAD if step == "nomination" else keytrans.CertRole.NCB_HEAD
+        cert = await keydir.approver_certificate(tx, authority, actor, role)
+        nomination = await keydir.latest_nomination(tx, member) if step == "authorization" else None
+    return SigningInfo(
+        member,
+        True,
+        cert.index if cert else None,
+        cert.certificate.hash if cert else None,
+        nomination,
+    )
+
+
 async def pending(store: Store, actor: Member) -> dict[str, list[tuple[Member, Application]]]:
     """What ``actor`` may decide: nominations for their agency, authorizations for their country."""
     country = None if Role.ADMIN in actor.roles else actor.country
@@ -213,6 +280,8 @@ async def nominate(
     endorse: bool,
     reason: str | None,
     base_url: str,
+    authority: keydir.Authority | None = None,
+    statement: bytes | None = None,
 ) -> None:
     now = clock.now()
     async with store.transaction() as tx:
@@ -223,6 +292,8 @@ async def nominate(
         if not endorse:
             await _reject(tx, clock, server_key, actor, member, text or "", "nomination")
             return
+        if must_sign(actor, member, "nomination"):
+            await _record(tx, authority, actor, member, statement, keytrans.ApprovalKind.NOMINATION, now)
         await tx.applications.save(replace(application, nominated_by=actor.id, nominated_at=now))
         await tx.members.set_status(member.id, MemberStatus.PENDING_AUTHORIZATION)
         for head in await tx.members.with_role(Role.NCB_HEAD, member.country):
@@ -251,6 +322,8 @@ async def authorize(
     reason: str | None,
     term: timedelta = DEFAULT_TERM,
     base_url: str,
+    authority: keydir.Authority | None = None,
+    statement: bytes | None = None,
 ) -> None:
     now = clock.now()
     if not timedelta(days=1) <= term <= MAX_TERM:
@@ -265,6 +338,9 @@ async def authorize(
         if not approve:
             await _reject(tx, clock, server_key, actor, member, text or "", "authorization")
             return
+        if must_sign(actor, member, "authorization"):
+            window = (now + term - timedelta(days=1), now + term + timedelta(days=1))
+            await _record(tx, authority, actor, member, statement, keytrans.ApprovalKind.AUTHORIZATION, now, window)
         await tx.applications.save(
             replace(application, authorized_by=actor.id, authorized_at=now, membership_expires_at=now + term)
         )

@@ -9,6 +9,7 @@ rule itself (``isecom.crypto.keytrans.check_history``) and never trusts us.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -109,23 +110,13 @@ async def enrol(
     root_sk = authority.root_sk()
     uid = _uid(member.id)
     term_end = _seconds(not_after) if not_after else t + int(DEFAULT_TERM.total_seconds())
-    approval = keytrans.platform_approval(
-        root_sk,
-        uid=uid,
-        email=str(member.email),
-        name=member.name,
-        country=member.country.code,
-        agency=member.agency,
-        not_after=term_end,
-        made=t,
-    )
-    entry = DirectoryEntry(member.id)
-    approval_idx = await _append(tx, authority, keytrans.Kind.APPROVAL, uid, approval, t)
-    cert_idx = None
-    for role, cert_role in (
-        (Role.AGENCY_HEAD, keytrans.CertRole.AGENCY_HEAD),
-        (Role.NCB_HEAD, keytrans.CertRole.NCB_HEAD),
-    ):
+    entry = await tx.keylog.entry(member.id) or DirectoryEntry(member.id)
+    signed = entry.approval_idx is not None and entry.approval_idx > (entry.keys_idx or 0)
+    # Approvers who signed in their browsers (§9.3) already put the approval in the log; the
+    # platform approves only members an administrator created or approved, and key resets.
+    approval_idx = entry.approval_idx if signed else await _platform_approval(tx, authority, member, term_end, t)
+    cert_idx = entry.cert_idx
+    for role, cert_role in _CERT_ROLES:
         if role in member.roles:
             cert = keytrans.certificate(
                 root_sk,
@@ -142,8 +133,22 @@ async def enrol(
             cert_idx = await _append(tx, authority, keytrans.Kind.CERT, uid, cert, t)
     keys_idx = await _append(tx, authority, keytrans.Kind.KEYS, uid, statement, t)
     await tx.keylog.set_entry(
-        DirectoryEntry(entry.member_id, keys_idx=keys_idx, approval_idx=approval_idx, cert_idx=cert_idx)
+        DirectoryEntry(member.id, keys_idx=keys_idx, approval_idx=approval_idx, cert_idx=cert_idx)
     )
+
+
+async def _platform_approval(tx: Transaction, authority: Authority, member: Member, term_end: int, t: int) -> int:
+    approval = keytrans.platform_approval(
+        authority.root_sk(),
+        uid=_uid(member.id),
+        email=str(member.email),
+        name=member.name,
+        country=member.country.code,
+        agency=member.agency,
+        not_after=term_end,
+        made=t,
+    )
+    return await _append(tx, authority, keytrans.Kind.APPROVAL, _uid(member.id), approval, t)
 
 
 async def revoke_by_platform(tx: Transaction, authority: Authority, member: Member, now: datetime) -> bool:
@@ -238,12 +243,25 @@ def _proof_nodes(indices: list[int], size: int) -> set[tuple[int, int]]:
     return merkle.nodes_for([r for i in indices if i < size for r in merkle.inclusion_ranges(i, size)])
 
 
+def _approver_certs(leaves: list[tuple[int, bytes]]) -> set[int]:
+    """The log indices of the certificates the member's nominations and authorizations name."""
+    out = set()
+    for _, data in leaves:
+        item = keytrans.parse_leaf(data)
+        if (
+            item.kind is keytrans.Kind.APPROVAL
+            and keytrans.approval_kind(item.obj) is not keytrans.ApprovalKind.PLATFORM
+        ):
+            out.add(keytrans.parse_decision(item.obj).signer_cert_idx)
+    return out
+
+
 async def history(store: Store, member_id: MemberId) -> History:
-    return _history(await store.key_history(member_id=member_id, needed=_proof_nodes))
+    return _history(await store.key_history(member_id=member_id, needed=_proof_nodes, related=_approver_certs))
 
 
 async def history_by_email(store: Store, email: Email) -> History:
-    return _history(await store.key_history(email=email, needed=_proof_nodes))
+    return _history(await store.key_history(email=email, needed=_proof_nodes, related=_approver_certs))
 
 
 def _history(rows: KeyHistoryRows | None) -> History:
@@ -401,3 +419,146 @@ def _check_checkpoint(
     if cp.root != merkle.fold([frontier[n] for n in merkle.range_nodes(0, size)]):
         return f"the checkpoint at size {size} does not match the leaves (a fork or a changed entry)"
     return None
+
+
+# --- decisions signed in the approvers' browsers (§9.3) ------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ApproverCert:
+    """The certificate an approver signs decisions under, and where it is in the log."""
+
+    index: int
+    certificate: keytrans.Certificate
+
+
+async def approver_certificate(
+    tx: Transaction, authority: Authority, actor: Member, role: keytrans.CertRole
+) -> ApproverCert | None:
+    """The actor's certificate for ``role`` that names their current signing key, if any."""
+    entry = await tx.keylog.entry(actor.id)
+    if entry is None or entry.keys_idx is None or entry.revoke_idx is not None:
+        return None
+    (data,) = await tx.keylog.leaves(entry.keys_idx, entry.keys_idx + 1)
+    sig_pk = keytrans.parse_key_statement(keytrans.parse_leaf(data).obj).sig_pk
+    found = None
+    for index, raw in await tx.keylog.leaves_of(actor.id.value):
+        item = keytrans.parse_leaf(raw)
+        if item.kind is keytrans.Kind.CERT:
+            cert = keytrans.parse_certificate(item.obj, authority.root_pk)
+            if cert.role is role and cert.sig_pk == sig_pk:
+                found = ApproverCert(index, cert)
+    return found
+
+
+async def record_decision(
+    tx: Transaction,
+    authority: Authority,
+    actor: Member,
+    member: Member,
+    statement: bytes,
+    *,
+    kind: keytrans.ApprovalKind,
+    now: datetime,
+    term: tuple[datetime, datetime] | None = None,
+) -> int:
+    """Check a nomination or authorization the approver signed in the browser and log it.
+
+    ``term``: for an authorization, the earliest and latest acceptable end of membership.
+    """
+    role = keytrans.CertRole.AGENCY_HEAD if kind is keytrans.ApprovalKind.NOMINATION else keytrans.CertRole.NCB_HEAD
+    cert = await approver_certificate(tx, authority, actor, role)
+    if cert is None:
+        raise InvalidInput(
+            "Your approver certificate is missing, so your decision cannot be signed; ask a platform administrator.",
+            field="statement",
+        )
+    try:
+        decision = keytrans.parse_decision(statement)
+        if decision.kind is not kind:
+            raise CryptoError("format")
+        decision.verify(cert.certificate.sig_pk)
+    except CryptoError as exc:
+        raise InvalidInput(
+            f"The signed decision is not valid ({exc.check}; PROTOCOL.md §9.3).", field="statement"
+        ) from None
+    if decision.uid != _uid(member.id) or (decision.signer_cert, decision.signer_cert_idx) != (
+        cert.certificate.hash,
+        cert.index,
+    ):
+        raise InvalidInput("The signed decision names another member or certificate.", field="statement")
+    if abs(decision.made - _seconds(now)) > 600:
+        raise InvalidInput(
+            "The signed decision is dated too far from now; check this computer's clock.", field="statement"
+        )
+    if kind is keytrans.ApprovalKind.NOMINATION:
+        named = (decision.email, decision.name, decision.country, decision.agency)
+        if named != _nfc(str(member.email), member.name, member.country.code, member.agency):
+            raise InvalidInput("The signed nomination does not describe this applicant.", field="statement")
+    else:
+        latest = await latest_nomination(tx, member)
+        if latest is None or decision.nomination != keytrans.object_hash(latest):
+            raise InvalidInput("The signed authorization does not name this applicant's nomination.", field="statement")
+        low, high = term or (now, now)
+        if not _seconds(low) <= decision.not_after <= _seconds(high):
+            raise InvalidInput("The membership end in the signed authorization is out of range.", field="statement")
+    index = await _append(tx, authority, keytrans.Kind.APPROVAL, _uid(member.id), statement, _seconds(now))
+    if kind is keytrans.ApprovalKind.AUTHORIZATION:
+        entry = await tx.keylog.entry(member.id) or DirectoryEntry(member.id)
+        await tx.keylog.set_entry(
+            DirectoryEntry(
+                member.id, entry.keys_idx, approval_idx=index, cert_idx=entry.cert_idx, revoke_idx=entry.revoke_idx
+            )
+        )
+    return index
+
+
+async def latest_nomination(tx: Transaction, member: Member) -> bytes | None:
+    """The member's newest signed nomination (the object's bytes), if any."""
+    found = None
+    for _, raw in await tx.keylog.leaves_of(member.id.value):
+        item = keytrans.parse_leaf(raw)
+        if item.kind is keytrans.Kind.APPROVAL and keytrans.approval_kind(item.obj) is keytrans.ApprovalKind.NOMINATION:
+            found = item.obj
+    return found
+
+
+def _nfc(*values: str) -> tuple[str, ...]:
+    return tuple(unicodedata.normalize("NFC", v) for v in values)
+
+
+# --- rotation of the encryption key (§9.2, §9.8 rule 2) --------------------------
+
+
+async def rotate(tx: Transaction, authority: Authority, member: Member, statement: bytes, *, now: datetime) -> int:
+    """Publish the member's next key statement: a new encryption key under the same signing key.
+
+    No approval is needed (the statement is chained to the previous one and signed by the
+    same key); a new signing key needs a fresh approval and goes through activation instead.
+    """
+    entry = await tx.keylog.entry(member.id)
+    if entry is None or entry.keys_idx is None:
+        raise InvalidInput("You have no published keys to rotate.", field="key_statement")
+    if entry.revoke_idx is not None:
+        raise InvalidInput("Your keys are revoked; ask for new keys instead.", field="key_statement")
+    (data,) = await tx.keylog.leaves(entry.keys_idx, entry.keys_idx + 1)
+    current = keytrans.parse_key_statement(keytrans.parse_leaf(data).obj)
+    try:
+        ks = keytrans.parse_key_statement(statement)
+    except CryptoError as exc:
+        raise InvalidInput(
+            f"The key statement is not valid ({exc.check}; PROTOCOL.md §9.2).", field="key_statement"
+        ) from None
+    if ks.uid != current.uid or ks.email != current.email:
+        raise InvalidInput("The key statement names another member.", field="key_statement")
+    if ks.seqno != current.seqno + 1 or ks.prev != current.hash:
+        raise InvalidInput("The key statement does not follow your current one.", field="key_statement")
+    if ks.sig_pk != current.sig_pk:
+        raise InvalidInput("A new signing key needs a fresh approval, not a rotation.", field="key_statement")
+    if ks.enc_pk == current.enc_pk:
+        raise InvalidInput("A rotation needs a new encryption key.", field="key_statement")
+    index = await _append(tx, authority, keytrans.Kind.KEYS, current.uid, statement, _seconds(now))
+    await tx.keylog.set_entry(
+        DirectoryEntry(member.id, keys_idx=index, approval_idx=entry.approval_idx, cert_idx=entry.cert_idx)
+    )
+    return index

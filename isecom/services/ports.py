@@ -307,14 +307,15 @@ class KeyHistoryRows:
     """What a key look-up reads, in one consistent snapshot (``Store.key_history``)."""
 
     member: Member
-    leaves: list[tuple[int, bytes]]  # every leaf about the member, in log order
-    checkpoint: bytes  # the latest checkpoint's bytes
-    checkpoint_size: int
+    leaves: list[tuple[int, bytes]]  # every leaf about the member and the related ones, in log order
+    checkpoint: bytes  # the latest checkpoint's bytes (empty before the first one)
+    checkpoint_size: int  # 0 before the first checkpoint
     log_key_leaf: bytes  # leaf 0
     nodes: dict[tuple[int, int], bytes]  # the subtrees ``needed(indices, size)`` asked for
 
 
 NodesNeeded = Callable[[list[int], int], Collection[tuple[int, int]]]
+RelatedLeaves = Callable[[list[tuple[int, bytes]]], Collection[int]]
 
 
 class Transaction(Protocol):
@@ -349,9 +350,17 @@ class Store(Protocol):
         ...
 
     async def key_history(
-        self, *, member_id: MemberId | None = None, email: Email | None = None, needed: NodesNeeded
+        self,
+        *,
+        member_id: MemberId | None = None,
+        email: Email | None = None,
+        needed: NodesNeeded,
+        related: RelatedLeaves,
     ) -> KeyHistoryRows | None:
-        """A member's key-log rows for a look-up (None: no such member, or no checkpoint yet).
+        """A member's key-log rows for a look-up (None: no such member).
+
+        ``related(own leaves)`` names other leaves to include (approvers' certificates);
+        ``needed(indices, size)`` the subtrees their proofs need.
 
         The hot path of the keyserver: one snapshot, as few round trips as the backend allows.
         """

@@ -142,7 +142,10 @@ def test_generated_document_has_every_kind_and_the_negative_cases(generated: dic
     assert generated["protocol"] == 1 and generated["producer"] == "browser"
     assert {"alice", "bob", "carol", "mallory"} <= set(generated["members"])
     kinds = {case["kind"] for case in generated["cases"]}
-    assert kinds == {"padme", "password", "login", "recovery_code", "bundle", "message", "draft", "chunk", "file"}
+    assert kinds == {
+        "padme", "password", "login", "recovery_code", "bundle", "message", "draft", "chunk", "file",
+        "key_statement", "safety_number",
+    }  # fmt: skip
     for kind in kinds:
         outcomes = ["error" in case["expect"] for case in generated["cases"] if case["kind"] == kind]
         assert False in outcomes, f"no positive {kind} case"

@@ -25,6 +25,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page
 
+from isecom.crypto import keytrans
+from isecom.crypto.encoding import b64d
 from isecom.types import Language
 from tests.browser.conftest import Watcher, expected_refusals, watch
 from tests.browser.test_pages import demo_token
@@ -301,11 +303,30 @@ def test_apply_confirm_nominate_authorize_and_the_activation_mail(
     rejection = wait_for_mail(demo_server, other["email"], translated("fr", "Your application to isecom"))
     assert "Not a member of this agency." in body(rejection)
 
-    # The agency head endorses the first applicant.
+    # The agency head endorses the first applicant: the endorsement is signed with his key, which
+    # his password unlocks in the browser; without it, or with a wrong one, nothing is sent.
+    sent_by_paul.clear()
+    noemie.locator('button[data-decision="yes"]').click()
+    paul.locator("#signature-password-error").filter(has_text="Enter your password").wait_for()
+    assert paul.evaluate("() => document.activeElement.id") == "signature-password"
+    paul.fill("#signature-password", "not the right passphrase")
+    noemie.locator('button[data-decision="yes"]').click()
+    paul.locator("#signature-password-error").filter(has_text="does not open your key").wait_for()
+    assert not any(path.endswith("/nomination") for path in sent_by_paul)
+    paul.fill("#signature-password", PASSWORD)
     with paul.expect_response(lambda r: r.url.endswith("/nomination")) as endorsed:
         noemie.locator('button[data-decision="yes"]').click()
     assert endorsed.value.status == 204
-    assert endorsed.value.request.post_data_json == {"endorse": True}
+    sent = endorsed.value.request.post_data_json
+    assert sent["endorse"] is True and set(sent) == {"endorse", "statement"}
+    nomination = keytrans.parse_decision(b64d(sent["statement"]))  # the browser's bytes, read by Python
+    assert nomination.kind is keytrans.ApprovalKind.NOMINATION
+    assert (nomination.email, nomination.name, nomination.country, nomination.agency) == (
+        APPLICANT["email"],
+        APPLICANT["name"],
+        "FR",
+        AGENCY,
+    )
     paul.locator("#review-status.ok").filter(has_text="You endorsed the application").wait_for()
     paul.locator("#nomination-empty").wait_for()
     assert paul.locator("#nomination-list li").count() == 0
@@ -327,10 +348,15 @@ def test_apply_confirm_nominate_authorize_and_the_activation_mail(
     pending.locator('button[data-decision="yes"]').click()
     pending.locator(".field-error").filter(has_text="between 1 and 1825 days").wait_for()
     term.fill("365")
+    lina.fill("#signature-password", PASSWORD)
     with lina.expect_response(lambda r: r.url.endswith("/authorization")) as authorized:
         pending.locator('button[data-decision="yes"]').click()
     assert authorized.value.status == 204
-    assert authorized.value.request.post_data_json == {"approve": True, "term_days": 365}
+    sent = authorized.value.request.post_data_json
+    assert (sent["approve"], sent["term_days"]) == (True, 365)
+    signed = keytrans.parse_decision(b64d(sent["statement"]))
+    assert signed.kind is keytrans.ApprovalKind.AUTHORIZATION and signed.nomination == nomination.hash
+    assert abs(signed.not_after - (time.time() + 365 * 86400)) < 3600
     lina.locator("#review-status.ok").filter(has_text="You authorized the membership").wait_for()
     lina.locator("#authorization-empty").wait_for()
 

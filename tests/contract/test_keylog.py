@@ -87,11 +87,13 @@ async def test_a_key_look_up_reads_one_consistent_snapshot(store: SqlStore, cloc
         await keydir._append(tx, AUTHORITY, keytrans.Kind.CERT, bytes([9]) * 16, b"other", 1)
         for i in range(3):
             await keydir._append(tx, AUTHORITY, keytrans.Kind.KEYS, uid, bytes([i]), 2)
-    assert await store.key_history(member_id=member.id, needed=keydir._proof_nodes) is None  # no checkpoint
+    early = await store.key_history(member_id=member.id, needed=keydir._proof_nodes, related=keydir._approver_certs)
+    assert early is not None and (early.checkpoint_size, early.checkpoint) == (0, b"")  # no checkpoint: all pending
+    assert keydir._history(early).pending and all(not leaf.proof for leaf in keydir._history(early).leaves)
     await keydir.sign_checkpoint(store, clock, AUTHORITY)
     async with store.transaction() as tx:
         await keydir._append(tx, AUTHORITY, keytrans.Kind.KEYS, uid, b"newer", 3)
-    rows = await store.key_history(email=member.email, needed=keydir._proof_nodes)
+    rows = await store.key_history(email=member.email, needed=keydir._proof_nodes, related=keydir._approver_certs)
     assert rows is not None and rows.member == member
     assert [i for i, _ in rows.leaves] == [2, 3, 4, 5] and rows.checkpoint_size == 5
     assert keytrans.parse_leaf(rows.log_key_leaf).kind is keytrans.Kind.LOGKEY
@@ -100,4 +102,9 @@ async def test_a_key_look_up_reads_one_consistent_snapshot(store: SqlStore, cloc
     for index in (2, 3, 4):
         proof = merkle.hashes_for(merkle.inclusion_ranges(index, 5), rows.nodes)
         assert proof == merkle.inclusion_proof(index, leaves)
-    assert await store.key_history(member_id=a_member(clock).id, needed=keydir._proof_nodes) is None
+    assert (
+        await store.key_history(
+            member_id=a_member(clock).id, needed=keydir._proof_nodes, related=keydir._approver_certs
+        )
+        is None
+    )

@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 
 from isecom import app as composition
-from isecom.client import ClientError
+from isecom.client import ClientError, approvals
+from isecom.client.keyring import KeyRing
+from isecom.crypto import keytrans
 from isecom.mailer.delivery import Mailer
 from isecom.mailer.transport import DirectorySink
-from isecom.services import audit
+from isecom.services import audit, keydir
 from tests.integration.conftest import PASSWORD, Instance, signed_in_member
 
 APPLICANT = "camille.roux@isecom.example"
@@ -106,18 +108,12 @@ async def test_the_whole_path_from_application_to_first_sign_in(instance: Instan
         with pytest.raises(ClientError) as caught:  # another country's agency head cannot decide
             await other_head._call("POST", f"/api/v1/applications/{application['id']}/nomination", {"endorse": True})
         assert caught.value.status == 404
-        await head._call(
-            "POST",
-            f"/api/v1/applications/{application['id']}/nomination",
-            {"endorse": True, "reason": "Known to our unit."},
-        )
+        await approvals.nominate(head, application["id"], endorse=True, reason="Known to our unit.")
         [to_authorize] = await sink.mails()
         assert to_authorize["To"] == "lina.moreau@isecom.example"
 
         [waiting] = (await ncb._call("GET", "/api/v1/applications/pending"))["authorization"]
-        await ncb._call(
-            "POST", f"/api/v1/applications/{waiting['id']}/authorization", {"approve": True, "term_days": 365}
-        )
+        await approvals.authorize(ncb, waiting["id"], approve=True, term_days=365)
         [approved] = await sink.mails()
         assert approved["To"] == APPLICANT
         base, activation_token = link(approved)
@@ -127,6 +123,14 @@ async def test_the_whole_path_from_application_to_first_sign_in(instance: Instan
         async with instance.client() as applicant:
             signed = await applicant.sign_in(APPLICANT, PASSWORD, instance.code(done.totp_secret))
         assert signed.member["status"] == "active" and base.endswith("/activate")
+        # The key log holds the nomination and authorization the two heads signed with their keys,
+        # and a client accepts the applicant's keys on that chain alone (no platform approval).
+        await keydir.sign_checkpoint(instance.context.store, instance.clock, instance.context.authority)
+        ring = KeyRing(root_pk=instance.cfg.root_pk, origin=instance.cfg.public_url)
+        verified = await ring.fetch(head, email=APPLICANT)
+        assert verified.keys.sig_pk == done.identity.sig_pk
+        assert verified.approval.kind is keytrans.ApprovalKind.AUTHORIZATION
+        assert verified.approval.name == "Camille Roux" and verified.approval.country == "FR"
     finally:
         for client in (head, ncb, other_head):
             await client.close()
@@ -271,9 +275,9 @@ async def test_terms_warn_then_expire_and_renewal_extends(instance: Instance, si
             await anonymous._call("POST", "/api/v1/applications/confirm", {"token": token})
         [application] = (await head._call("GET", "/api/v1/applications/pending"))["nomination"]
         path = f"/api/v1/applications/{application['id']}"
-        await head._call("POST", f"{path}/nomination", {"endorse": True})
+        await approvals.nominate(head, application["id"], endorse=True)
         await head.close()
-        await ncb._call("POST", f"{path}/authorization", {"approve": True, "term_days": 60})
+        await approvals.authorize(ncb, application["id"], approve=True, term_days=60)
         _, activation = link((await sink.mails())[-1])
         async with instance.client() as applicant:
             await applicant.activate(activation, PASSWORD, now=instance.clock.now())

@@ -2,9 +2,15 @@
 // GET /api/v1/applications/pending gives this member, one card each with the applicant's details
 // and the decision; and, for NCB heads and administrators, the memberships ending within a
 // chosen number of days (GET /api/v1/memberships/renewals), each renewed in place. A rejection needs a reason (the applicant reads it); an authorization takes
-// the membership term in days. After every decision the lists are loaded again.
+// the membership term in days. After every decision the lists are loaded again. An agency head's
+// endorsement and an NCB head's authorization are signed here with the member's own key, unlocked
+// with their password for that one signature (docs/PROTOCOL.md §9.3); the server only checks and
+// logs them.
 import { ApiError, call } from "./api.js";
+import { b64decode, b64encode, equal, uidFromHex } from "./crypto/encoding.js";
+import { authorization, nomination, objectHash, parseDecision } from "./crypto/keytrans.js";
 import { errorText, fieldError, fill, show } from "./page.js";
+import { WrongPassword, unlockKeys } from "./unlock.js";
 
 const root = document.getElementById("review");
 const msg = root.dataset;
@@ -25,6 +31,81 @@ const KINDS = {
 };
 
 let csrf = null;
+let me = null; // the signed-in member
+const DAY = 86400;
+const password = document.getElementById("signature-password");
+const passwordError = document.getElementById("signature-password-error");
+
+/** A refusal shown where it belongs; nothing was sent. */
+class Stopped extends Error {}
+
+/**
+ * Sign the decision in `body` when this member decides as the certified head (§9.3); the
+ * statement goes into `body`. Throws Stopped after showing why it cannot be signed.
+ */
+async function signDecision(kind, application, body) {
+  const id = encodeURIComponent(application.id);
+  const info = await api("GET", `/api/v1/applications/${id}/signing?step=${kind}`);
+  if (!info.must_sign) {
+    return; // an administrator deciding for the platform: the platform key approves at activation
+  }
+  if (info.certificate === null) {
+    show(status, msg.msgNoCertificate, "error");
+    throw new Stopped();
+  }
+  fieldError(password, passwordError);
+  if (!password.value) {
+    fieldError(password, passwordError, msg.msgPassword);
+    password.focus();
+    throw new Stopped();
+  }
+  show(status, msg.msgSigning);
+  let keys;
+  try {
+    keys = await unlockKeys(password.value, me, api);
+  } catch (error) {
+    if (error instanceof WrongPassword) {
+      fieldError(password, passwordError, msg.msgPasswordWrong);
+      password.focus();
+      throw new Stopped();
+    }
+    throw error;
+  }
+  try {
+    const m = info.member;
+    const uid = uidFromHex(m.id);
+    const common = {
+      sigSk: keys.sigSk,
+      uid,
+      signerCert: b64decode(info.certificate.hash, 32),
+      signerCertIdx: info.certificate.index,
+      made: info.now,
+    };
+    if (kind === "nomination") {
+      body.statement = b64encode(
+        nomination({ ...common, email: m.email, name: m.name, country: m.country, agency: m.agency }),
+      );
+      return;
+    }
+    // Authorize only a nomination of the applicant on screen, never bytes the server chose.
+    const nominated = info.nomination === null ? null : b64decode(info.nomination);
+    const nom = nominated === null ? null : parseDecision(nominated);
+    const same =
+      nom !== null &&
+      m.id === application.id &&
+      equal(nom.uid, uid) &&
+      [nom.email, nom.name, nom.country, nom.agency].join("\n") === [m.email, m.name, m.country, m.agency].join("\n");
+    if (!same) {
+      show(status, msg.msgNominationMismatch, "error");
+      throw new Stopped();
+    }
+    body.statement = b64encode(
+      authorization({ ...common, nominationHash: objectHash(nominated), notAfter: info.now + body.term_days * DAY }),
+    );
+  } finally {
+    keys.close();
+  }
+}
 
 async function api(method, path, body) {
   try {
@@ -136,11 +217,16 @@ async function decide(kind, application, item, yes) {
   item.setAttribute("aria-busy", "true");
   const path = `/api/v1/applications/${encodeURIComponent(application.id)}/${KINDS[kind].path}`;
   try {
+    if (yes) {
+      await signDecision(kind, application, body);
+    }
     await api("POST", path, body);
   } catch (error) {
     buttons.forEach((button) => (button.disabled = false));
     item.removeAttribute("aria-busy");
-    failed(kind, item, error);
+    if (!(error instanceof Stopped)) {
+      failed(kind, item, error);
+    }
     return;
   }
   const done = yes ? KINDS[kind].done : msg.msgRejected;
@@ -285,7 +371,9 @@ document.getElementById("renewal-window")?.addEventListener("submit", async (eve
 async function start() {
   show(status, msg.msgLoading);
   try {
-    csrf = (await api("GET", "/api/v1/session")).csrf_token;
+    const session = await api("GET", "/api/v1/session");
+    csrf = session.csrf_token;
+    me = session.member;
     await refresh();
     await refreshRenewals();
     show(status, "");

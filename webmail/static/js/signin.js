@@ -8,6 +8,7 @@ import { b64decode, b64encode, uidFromHex } from "./crypto/encoding.js";
 import { CryptoError } from "./crypto/errors.js";
 import { WRAP_PASSWORD, checkParams, loginProof, unwrapBundle } from "./crypto/keys.js";
 import { derivePasswordKeysInWorker } from "./crypto/pool.js";
+import { rememberOwnKeys } from "./keyring.js";
 import { ready } from "./crypto/sodium.js";
 import { errorText, show } from "./page.js";
 
@@ -88,6 +89,11 @@ async function openKeys(done, kek) {
   }
   const seen = Number(window.localStorage.getItem(versionKey(memberId)) ?? 0);
   const intact = opened !== null && opened.bundleVersion === done.bundle_version && opened.bundleVersion >= seen;
+  if (intact) {
+    // Public keys only: the home page compares them with the key log (keycheck.js).
+    const encKeys = opened.keys.encKeys;
+    rememberOwnKeys(memberId, opened.keys.sigPk, encKeys[encKeys.length - 1].pk);
+  }
   if (opened !== null) {
     sodium.memzero(opened.bundle);
     sodium.memzero(opened.keys.sigSeed);

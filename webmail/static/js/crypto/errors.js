@@ -16,6 +16,10 @@ export const CHECKS = Object.freeze([
   "manifest",
   "truncated",
   "sha256",
+  "chain",
+  "proof",
+  "revoked",
+  "log",
 ]);
 
 /**

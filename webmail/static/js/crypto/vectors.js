@@ -12,6 +12,7 @@ import {
   sortEntries,
 } from "./envelope.js";
 import { CryptoError } from "./errors.js";
+import { KT_KINDS, generateKtCases, runKtCase } from "./ktvectors.js";
 import { b64decode, b64encode, be64, concat, equal, toHex, uidFromHex, utf8 } from "./encoding.js";
 import {
   DEFAULT_PARAMS,
@@ -564,6 +565,8 @@ export async function generateVectors(seed) {
     add("draft: from is not the author", "draft", dInputs(notAuthor.envelope, alice), { error: "payload" });
   }
 
+  generateKtCases(add, random, CREATED);
+
   return {
     protocol: PROTOCOL,
     producer: "browser",
@@ -627,6 +630,9 @@ function runCase(c, members) {
     case "file":
       return { plain: b64encode(openFile(c.descriptor, c.chunk_hashes, c.blobs.map((b) => b64decode(b)))) };
     default:
+      if (KT_KINDS.includes(c.kind)) {
+        return runKtCase(c);
+      }
       throw new Error(`unknown kind ${JSON.stringify(c.kind)}`);
   }
 }
