@@ -18,9 +18,12 @@ from aiohttp import web
 
 from isecom.access import public
 from isecom.context import Context
-from isecom.crypto.encoding import b64e
+from isecom.crypto import keytrans
+from isecom.crypto.encoding import b64d, b64e
+from isecom.crypto.errors import CryptoError
 from isecom.errors import InvalidInput
-from isecom.services import keydir
+from isecom.http_keys import MEMBER
+from isecom.services import keylookup, keysigned, revocations
 from isecom.types import Country, Email, MemberId
 
 routes = web.RouteTableDef()
@@ -40,7 +43,7 @@ def _int(request: web.Request, name: str) -> int:
     return int(raw)
 
 
-def _history_json(found: keydir.History) -> dict[str, Any]:
+def _history_json(found: keylookup.History) -> dict[str, Any]:
     m = found.member
     return {
         "member": {
@@ -86,21 +89,21 @@ async def openapi(request: web.Request) -> web.Response:
 async def member_keys(request: web.Request) -> web.Response:
     context = _context(request)
     member_id = MemberId.parse(request.match_info["member_id"])
-    return web.json_response(_history_json(await keydir.history(context.store, member_id)))
+    return web.json_response(_history_json(await keylookup.history(context.store, member_id)))
 
 
 @routes.get("/v1/lookup")
 async def lookup(request: web.Request) -> web.Response:
     context = _context(request)
     email = Email.parse(request.query.get("email", ""))
-    return web.json_response(_history_json(await keydir.history_by_email(context.store, email)))
+    return web.json_response(_history_json(await keylookup.history_by_email(context.store, email)))
 
 
 @routes.get("/v1/directory")
 async def directory(request: web.Request) -> web.Response:
     context = _context(request)
     country = Country.parse(request.query.get("country", ""))
-    found = await keydir.directory(context.store, country)
+    found = await keylookup.directory(context.store, country)
     return web.json_response(
         {
             "country": country.code,
@@ -115,15 +118,57 @@ async def directory(request: web.Request) -> web.Response:
 @routes.get("/v1/checkpoint")
 async def checkpoint(request: web.Request) -> web.Response:
     context = _context(request)
-    latest, proof = await keydir.consistency(context.store, _int(request, "from") if "from" in request.query else 0)
+    latest, proof = await keylookup.consistency(context.store, _int(request, "from") if "from" in request.query else 0)
     return web.json_response({"checkpoint": b64e(latest), "consistency": [b64e(p) for p in proof]})
 
 
 @routes.get("/v1/leaves")
 async def leaves(request: web.Request) -> web.Response:
     context = _context(request)
-    found = await keydir.leaves(context.store, _int(request, "start"), _int(request, "end"))
+    found = await keylookup.leaves(context.store, _int(request, "start"), _int(request, "end"))
     return web.json_response({"leaves": [b64e(d) for d in found]})
+
+
+@routes.get("/v1/revocations/plan")
+async def revocation_plan(request: web.Request) -> web.Response:
+    """What the browser signs to revoke a member's keys: its own, or as their country's NCB head."""
+    context = _context(request)
+    member_id = MemberId.parse(request.query.get("member", ""), field="member")
+    plan = await keysigned.plan_revocation(context.store, context.authority, request[MEMBER], member_id)
+    return web.json_response(
+        {
+            "member": {"id": plan.member.id.value, "email": str(plan.member.email), "name": plan.member.name},
+            "by": "self" if plan.by is keytrans.RevokedBy.SELF else "ncb_head",
+            "key_statement": b64e(plan.ks_hash),
+            "certificate": None
+            if plan.certificate is None
+            else {"index": plan.certificate.index, "hash": b64e(plan.certificate.certificate.hash)},
+            "now": int(context.clock.now().timestamp()),
+        }
+    )
+
+
+@routes.post("/v1/revocations")
+async def revoke(request: web.Request) -> web.Response:
+    """Log a revocation signed in the browser (PROTOCOL.md §9.5); clients refuse the keys from then on."""
+    body = await request.json() if request.content_type == "application/json" else None
+    if not isinstance(body, dict):
+        raise InvalidInput("Send JSON (Content-Type: application/json).")
+    context = _context(request)
+    member_id = MemberId.parse(body.get("member_id", ""), field="member_id")
+    reason = body.get("reason", "")
+    if not isinstance(reason, str):
+        raise InvalidInput("reason must be text.", field="reason")
+    try:
+        statement = b64d(body.get("statement"))
+    except CryptoError:
+        raise InvalidInput("statement must be base64url (PROTOCOL.md §1).", field="statement") from None
+    member = await revocations.revoke(
+        context.store, context.clock, context.authority, request[MEMBER], member_id, statement, reason=reason
+    )
+    return web.json_response(
+        {"member": {"id": member.id.value, "email": str(member.email)}, "revoked": True}, status=201
+    )
 
 
 def create_app(context: Context) -> web.Application:

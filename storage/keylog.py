@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from isecom.services.ports import DirectoryEntry
+from isecom.services.ports import DirectoryEntry, PendingItem
 from isecom.types import MemberId
 from storage import tables as t
 
@@ -113,3 +113,42 @@ class KeyLog:
         return [
             DirectoryEntry(MemberId(r.member_id), r.keys_idx, r.approval_idx, r.cert_idx, r.revoke_idx) for r in rows
         ]
+
+    # --- entries waiting for the offline root ---
+
+    async def add_pending(self, group: str, items: list[PendingItem]) -> None:
+        await self._conn.execute(
+            insert(t.kt_pending),
+            [
+                {
+                    "grp": group,
+                    "kind": i.kind,
+                    "uid": i.uid,
+                    "body": i.body,
+                    "needs_root": int(i.needs_root),
+                    "signed": None,
+                }
+                for i in items
+            ],
+        )
+
+    async def pending(self) -> list[PendingItem]:
+        rows = await self._conn.execute(select(t.kt_pending).order_by(t.kt_pending.c.id))
+        return [
+            PendingItem(
+                int(r.kind),
+                r.uid,
+                bytes(r.body),
+                bool(r.needs_root),
+                id=int(r.id),
+                group=r.grp,
+                signed=bytes(r.signed) if r.signed is not None else None,
+            )
+            for r in rows
+        ]
+
+    async def set_signed(self, item_id: int, obj: bytes) -> None:
+        await self._conn.execute(update(t.kt_pending).where(t.kt_pending.c.id == item_id).values(signed=obj))
+
+    async def drop_group(self, group: str) -> None:
+        await self._conn.execute(delete(t.kt_pending).where(t.kt_pending.c.grp == group))

@@ -244,3 +244,19 @@ key_directory = Table(
     Column("cert_idx", BigInteger, nullable=True),
     Column("revoke_idx", BigInteger, nullable=True),
 )
+
+# Key-log entries waiting for the platform root's signature while the root key is offline
+# (`isecom keys root requests` / `import-signature`): one group per member, appended in order
+# once every root-signed item of the group is signed.
+kt_pending = Table(
+    "kt_pending",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("grp", String(32), nullable=False),
+    Column("kind", Integer, nullable=False),
+    Column("uid", String(32), nullable=False),
+    Column("body", LargeBinary, nullable=False),  # unsigned body (root items) or the whole object
+    Column("needs_root", Integer, nullable=False),
+    Column("signed", LargeBinary, nullable=True),  # the whole object, once signed
+    Index("ix_kt_pending_grp", "grp", "id"),
+)

@@ -12,7 +12,7 @@ from isecom.access import public
 from isecom.crypto.encoding import b64d, b64e
 from isecom.crypto.errors import CryptoError
 from isecom.errors import InvalidInput
-from isecom.services import activation, rekey, sessions, signin
+from isecom.services import activation, rekey, rotation, sessions, signin
 from webmail.api import member_json, read_json
 from webmail.keys import CONTEXT
 from webmail.middleware import CURRENT, session_cookie_name
@@ -252,6 +252,47 @@ async def change_password(request: web.Request) -> web.Response:
         new=_new_credentials(body, with_recovery=False),
     )
     return web.Response(status=204)
+
+
+@routes.get("/api/v1/account/rotate")
+async def rotation_start(request: web.Request) -> web.Response:
+    """What renewing the encryption key needs: both wraps, their version and the current key statement.
+
+    The recovery wrap is what /api/v1/recovery/start gives anyone who names the account; both wraps are
+    useless without the password or the recovery code (PROTOCOL.md §2.2, §4.2).
+    """
+    context = request.config_dict[CONTEXT]
+    start = await rotation.start(context.store, request[CURRENT].member)
+    return web.json_response(
+        {
+            "wrapped_password": b64e(start.wrapped_password),
+            "wrapped_recovery": b64e(start.wrapped_recovery),
+            "bundle_version": start.bundle_version,
+            "key_statement": b64e(start.statement),
+        }
+    )
+
+
+@routes.post("/api/v1/account/rotate")
+async def rotate(request: web.Request) -> web.Response:
+    """A new encryption key: both wraps renewed and the next key statement logged (§4.2); sessions stay."""
+    body = await read_json(request)
+    context = request.config_dict[CONTEXT]
+    done = await rotation.rotate(
+        context.store,
+        context.clock,
+        context.config.server_key,
+        context.authority,
+        request[CURRENT],
+        origin=_origin(context.config.public_url),
+        challenge_id=_bytes(body, "challenge_id"),
+        totp_code=_text(body, "totp_code", 16),
+        proof=_bytes(body, "proof"),
+        wrapped_password=_bytes(body, "wrapped_password"),
+        wrapped_recovery=_bytes(body, "wrapped_recovery"),
+        key_statement=_bytes(body, "key_statement"),
+    )
+    return web.json_response({"seqno": done.seqno, "enc_pk": b64e(done.enc_pk), "bundle_version": done.bundle_version})
 
 
 @routes.post("/api/v1/recovery/start")

@@ -13,10 +13,10 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from isecom import http_keys
 from isecom.access import is_public
 from isecom.errors import Forbidden, IsecomError, NotFound, TooLarge, Unauthenticated
 from isecom.services import sessions
-from isecom.services.ports import Member
 from webmail import errors
 from webmail.keys import CONTEXT
 from webmail.render import render
@@ -29,7 +29,7 @@ CSP = (
 )
 SESSION_COOKIE = "isecom_session"
 SESSION_COOKIE_TLS = "__Host-isecom_session"
-MEMBER = web.RequestKey("member", Member)
+MEMBER = http_keys.MEMBER  # shared with the keyserver, which may not import the webmail
 CURRENT = web.RequestKey("current", sessions.Current)
 CSRF_HEADER = "X-CSRF-Token"
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -1,5 +1,5 @@
-"""HTML pages: landing, applying, sign-in, recovery, activation, home, password change, reviewing applications,
-administration, the key directory and contacts, language."""
+"""HTML pages: landing, applying, sign-in, recovery, activation, home, password change, key renewal, reviewing
+applications, administration, the key directory and contacts, language."""
 
 from __future__ import annotations
 
@@ -43,6 +43,12 @@ async def password(request: web.Request) -> web.Response:
     # Not @public: changing the password needs a session (and the current password).
     member = request[MEMBER]
     return render(request, "password.html", member=member)
+
+
+@routes.get("/account/keys", name="account-keys")
+async def account_keys(request: web.Request) -> web.Response:
+    """Renew the encryption key (PROTOCOL.md §4.2); not @public, like the password page."""
+    return render(request, "keys.html", member=request[MEMBER])
 
 
 @routes.get("/activate", name="activate")

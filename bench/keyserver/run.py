@@ -5,12 +5,12 @@ One run, bounded in count and time, SQLite in a temporary folder:
     platform approval and a key statement signed with real keys (leaf 0 is the log key
     certificate). The tree's complete-subtree hashes are computed in memory with the product's
     ``merkle.append_nodes`` and bulk-inserted, then one checkpoint is signed by the product;
-  * look-ups: ``keydir.history`` (the function behind GET /keys/v1/members/{id}) for random
+  * look-ups: ``keylookup.history`` (the function behind GET /keys/v1/members/{id}) for random
     members, CONCURRENCY at a time, at most LOOKUPS of them or LOOKUP_SECONDS: member row, the
     member's leaves, the checkpoint, and an inclusion proof per leaf from the stored subtrees.
     Every 100th answer is verified by the client code (``keytrans.verify_response``) outside the
     timing. HTTP and the session check are not included;
-  * appends: ``keydir._append`` of APPENDS certificates, one transaction each (as an activation
+  * appends: ``keydir.append_leaf`` of APPENDS certificates, one transaction each (as an activation
     appends), on the large log.
 
     .venv/bin/python bench/keyserver/run.py [--sizes 10000,1000000]
@@ -37,7 +37,7 @@ from isecom import app as composition
 from isecom import config, instance
 from isecom.crypto import keytrans, merkle
 from isecom.crypto.encoding import b64e
-from isecom.services import keydir
+from isecom.services import keydir, keylookup
 from isecom.types import MemberId
 from storage import tables as t
 from storage.db import make_engine
@@ -161,7 +161,7 @@ async def run_size(size: int, deadline: float) -> dict[str, float]:
             rng = random.Random(7)  # noqa: S311 - picks members to look up, not a secret
             latencies: list[float] = []
             proof_hashes: list[int] = []
-            samples: list[keydir.History] = []
+            samples: list[keylookup.History] = []
             stop_at = min(deadline, time.perf_counter() + LOOKUP_SECONDS)
             count = 0
 
@@ -171,7 +171,7 @@ async def run_size(size: int, deadline: float) -> dict[str, float]:
                     count += 1
                     member_id = MemberId(rng.choice(ids))
                     t1 = time.perf_counter()
-                    found = await keydir.history(store, member_id)
+                    found = await keylookup.history(store, member_id)
                     latencies.append(time.perf_counter() - t1)
                     proof_hashes.append(sum(len(leaf.proof) for leaf in found.leaves))
                     if len(latencies) % 100 == 0:
@@ -211,7 +211,7 @@ async def run_size(size: int, deadline: float) -> dict[str, float]:
                     made=1,
                 )
                 async with store.transaction() as tx:
-                    await keydir._append(tx, authority, keytrans.Kind.CERT, bytes(15) + b"\x01", cert, 1)
+                    await keydir.append_leaf(tx, authority, keytrans.Kind.CERT, bytes(15) + b"\x01", cert, 1)
                 appended += 1
             append_elapsed = time.perf_counter() - t3
         finally:

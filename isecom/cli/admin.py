@@ -7,7 +7,7 @@ import argparse
 from isecom import config, logs
 from isecom.clock import SystemClock
 from isecom.errors import InvalidInput
-from isecom.services import admin, audit, keydir, members
+from isecom.services import admin, audit, keyaudit, members
 from isecom.types import Email
 
 
@@ -71,7 +71,7 @@ async def kt_verify(args: argparse.Namespace) -> int:
     cfg = config.load(args.data)
     await app.check_database(cfg)
     async with app.open_context(cfg) as context:
-        verdict = await keydir.audit_log(context.store, context.authority)
+        verdict = await keyaudit.audit_log(context.store, context.authority)
     if verdict.intact:
         print(
             f"key log intact: {verdict.leaves} leaves, {verdict.checkpoints} checkpoints; "

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from isecom import __version__
-from isecom.cli import admin, client, server
+from isecom.cli import admin, client, rootkey, server
 
 
 def _data(parser: argparse.ArgumentParser) -> None:
@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify = audit_commands.add_parser("verify", help="prove the chain intact or name the first broken entry")
     _data(verify)
     verify.set_defaults(run=admin.audit_verify)
+
+    rootkey.add_commands(commands, _data)
 
     kt = commands.add_parser("kt", help="the key-transparency log")
     kt_commands = kt.add_subparsers(dest="kt_command", required=True, metavar="KT_COMMAND")

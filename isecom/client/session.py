@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +33,15 @@ class Activated:
     identity: keys.Identity = field(repr=False)
     totp_secret: str = field(repr=False)
     recovery_code: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    """A rotation ready to send: the request body and the identity it installs."""
+
+    body: dict[str, Any] = field(repr=False)
+    identity: keys.Identity = field(repr=False)
+    bundle_version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,3 +276,90 @@ class Client:
         }
         done = await self._call("POST", "/api/v1/recovery/complete", body)
         return Activated(done["member"], identity, "", code or "")
+
+    async def prepare_rotation(
+        self, password: str, recovery_code: str, totp_code: str, *, created: int | None = None
+    ) -> Rotation:
+        """Open both wraps, add a new encryption key, wrap it twice, sign the next key statement
+        and prove the password over both new wraps (PROTOCOL.md §4.2). Nothing is sent yet."""
+        member = self.signed.member if self.signed else (await self.session())["member"]
+        username = member["email"].lower()
+        uid = bytes.fromhex(member["id"])
+        pre = await self._call("POST", "/api/v1/auth/prelogin", {"username": username})
+        derived = await asyncio.to_thread(keys.derive_password_keys, password, b64d(pre["salt"]), pre["params"])
+        held = await self._call("GET", "/api/v1/account/rotate")
+        try:
+            identity, version = keys.unwrap_bundle(
+                b64d(held["wrapped_password"]), derived.kek, uid=uid, kind=keys.WRAP_PASSWORD
+            )
+        except CryptoError:
+            raise ClientError(0, "rotation.password", "The password does not open this account's keys.") from None
+        seen = self.signed.bundle_version if self.signed else 0
+        if version != held["bundle_version"] or version < seen:
+            raise ClientError(0, "rotation.version", "The server offered an older wrap of the keys.")
+        try:
+            backup, _ = keys.unwrap_bundle(
+                b64d(held["wrapped_recovery"]), keys.recovery_key(recovery_code), uid=uid, kind=keys.WRAP_RECOVERY
+            )
+        except CryptoError:
+            raise ClientError(0, "recovery.code", "The recovery code does not open this account's keys.") from None
+        if backup.sig_seed != identity.sig_seed:
+            raise ClientError(0, "recovery.code", "The recovery code opens other keys than the password.")
+        try:
+            current = keytrans.parse_key_statement(b64d(held["key_statement"]))
+        except CryptoError:
+            current = None
+        if current is None or current.uid != uid or current.sig_pk != identity.sig_pk:
+            raise ClientError(0, "rotation.statement", "The server named a key statement that is not yours.")
+        made = int(time.time()) if created is None else created
+        rotated = identity.rotated(made)
+        new_version = version + 1
+        recovery = keys.recovery_key(recovery_code)
+        wrapped_password = keys.wrap_bundle(rotated, derived.kek, kind=keys.WRAP_PASSWORD, version=new_version)
+        wrapped_recovery = keys.wrap_bundle(rotated, recovery, kind=keys.WRAP_RECOVERY, version=new_version)
+        statement = keytrans.key_statement(
+            rotated.sig_sk,
+            uid=uid,
+            email=current.email,
+            seqno=current.seqno + 1,
+            prev=current.hash,
+            enc_pk=rotated.current.pk,
+            created=made,
+        )
+        transcript = keys.account_transcript(
+            "rekey",
+            origin=self.origin,
+            username=username,
+            challenge_id=b64d(pre["challenge_id"]),
+            challenge=b64d(pre["challenge"]),
+            totp_code=totp_code,
+            material=keys.material_bytes(
+                salt=b64d(pre["salt"]),
+                params=pre["params"],
+                auth_pk=derived.auth_pk,
+                wrapped_password=wrapped_password,
+                wrapped_recovery=wrapped_recovery,
+            ),
+        )
+        body = {
+            "wrapped_password": b64e(wrapped_password),
+            "wrapped_recovery": b64e(wrapped_recovery),
+            "key_statement": b64e(statement),
+            "challenge_id": pre["challenge_id"],
+            "totp_code": totp_code,
+            "proof": b64e(keys.login_proof(derived.auth_seed, transcript)),
+        }
+        return Rotation(body, rotated, new_version)
+
+    async def send_rotation(self, rotation: Rotation) -> keys.Identity:
+        await self._call("POST", "/api/v1/account/rotate", rotation.body)
+        if self.signed is not None:
+            self.signed = replace(self.signed, identity=rotation.identity, bundle_version=rotation.bundle_version)
+        return rotation.identity
+
+    async def rotate_keys(self, password: str, recovery_code: str, totp_code: str) -> keys.Identity:
+        """A new encryption key, made here; both wraps renewed; old keys kept (PROTOCOL.md §4.2).
+
+        Needs a signed-in session. Returns the new identity (its last encryption key is the new one).
+        """
+        return await self.send_rotation(await self.prepare_rotation(password, recovery_code, totp_code))

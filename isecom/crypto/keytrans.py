@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 import nacl.bindings as b
 import nacl.exceptions
@@ -84,6 +85,11 @@ def _verified(obj: bytes, pk: bytes) -> bytes:
     except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, ValueError):
         raise CryptoError("signature") from None
     return body
+
+
+def check_signature(obj: bytes, pk: bytes) -> None:
+    """``obj`` is body ‖ pk's signature over body, or CryptoError."""
+    _verified(obj, pk)
 
 
 def log_key_seed(server_key: bytes) -> bytes:
@@ -223,10 +229,15 @@ class Approval:
         return h256(self.raw)
 
 
-def platform_approval(
-    root_sk: bytes, *, uid: bytes, email: str, name: str, country: str, agency: str, not_after: int, made: int
+def platform_approval(root_sk: bytes, **fields: Any) -> bytes:
+    return sign(root_sk, platform_approval_body(**fields))
+
+
+def platform_approval_body(
+    *, uid: bytes, email: str, name: str, country: str, agency: str, not_after: int, made: int
 ) -> bytes:
-    body = (
+    """What the root signs to approve a member (for signing elsewhere when the root is offline)."""
+    return (
         APPROVAL_TAG
         + bytes([ApprovalKind.PLATFORM])
         + uid
@@ -237,7 +248,6 @@ def platform_approval(
         + be64(not_after)
         + be64(made)
     )
-    return sign(root_sk, body)
 
 
 def approval_kind(obj: bytes) -> ApprovalKind:
@@ -374,8 +384,11 @@ class Certificate:
         return h256(self.raw)
 
 
-def certificate(
-    root_sk: bytes,
+def certificate(root_sk: bytes, **fields: Any) -> bytes:
+    return sign(root_sk, certificate_body(**fields))
+
+
+def certificate_body(
     *,
     role: CertRole,
     uid: bytes,
@@ -387,7 +400,7 @@ def certificate(
     not_after: int,
     made: int,
 ) -> bytes:
-    body = (
+    return (
         CERT_TAG
         + bytes([role])
         + uid
@@ -399,7 +412,6 @@ def certificate(
         + be64(not_after)
         + be64(made)
     )
-    return sign(root_sk, body)
 
 
 def parse_certificate(obj: bytes, root_pk: bytes) -> Certificate:
@@ -424,13 +436,58 @@ class Revocation:
     effective: int
     by: RevokedBy
     signer_pk: bytes
+    signer_cert: bytes  # for an NCB head: H256 of their certificate; else zeros
+    signer_cert_idx: int  # its leaf index; else 0
     made: int
     raw: bytes
 
 
-def revocation(signer_sk: bytes, *, uid: bytes, ks_hash: bytes, effective: int, by: RevokedBy, made: int) -> bytes:
-    body = REVOKE_TAG + uid + ks_hash + be64(effective) + bytes([by]) + signer_sk[32:] + be64(made)
+def revocation(
+    signer_sk: bytes,
+    *,
+    uid: bytes,
+    ks_hash: bytes,
+    effective: int,
+    by: RevokedBy,
+    made: int,
+    signer_cert: bytes = ZERO32,
+    signer_cert_idx: int = 0,
+) -> bytes:
+    body = revocation_body(
+        uid=uid,
+        ks_hash=ks_hash,
+        effective=effective,
+        by=by,
+        signer_pk=signer_sk[32:],
+        made=made,
+        signer_cert=signer_cert,
+        signer_cert_idx=signer_cert_idx,
+    )
     return sign(signer_sk, body)
+
+
+def revocation_body(
+    *,
+    uid: bytes,
+    ks_hash: bytes,
+    effective: int,
+    by: RevokedBy,
+    signer_pk: bytes,
+    made: int,
+    signer_cert: bytes = ZERO32,
+    signer_cert_idx: int = 0,
+) -> bytes:
+    return (
+        REVOKE_TAG
+        + uid
+        + ks_hash
+        + be64(effective)
+        + bytes([by])
+        + signer_pk
+        + signer_cert
+        + be64(signer_cert_idx)
+        + be64(made)
+    )
 
 
 def parse_revocation(obj: bytes) -> Revocation:
@@ -439,10 +496,12 @@ def parse_revocation(obj: bytes) -> Revocation:
     uid, ks_hash, effective, by = r.take(16), r.take(32), r.num(8), r.num(1)
     if by not in tuple(RevokedBy):
         raise CryptoError("format")
-    signer_pk, made = r.take(32), r.num(8)
+    signer_pk, cert, cert_idx, made = r.take(32), r.take(32), r.num(8), r.num(8)
     r.end()
+    if (by == RevokedBy.NCB_HEAD) == (cert == ZERO32 and cert_idx == 0):
+        raise CryptoError("format")  # a certificate is named exactly when an NCB head revokes
     _verified(obj, signer_pk)
-    return Revocation(uid, ks_hash, effective, RevokedBy(by), signer_pk, made, obj)
+    return Revocation(uid, ks_hash, effective, RevokedBy(by), signer_pk, cert, cert_idx, made, obj)
 
 
 # --- log key certificate (§9.6) --------------------------------------------
@@ -457,7 +516,50 @@ class LogKey:
 
 
 def log_key_certificate(root_sk: bytes, *, origin: str, log_pk: bytes, made: int) -> bytes:
-    return sign(root_sk, LOGKEY_TAG + _text(origin) + log_pk + be64(made))
+    return sign(root_sk, log_key_body(origin=origin, log_pk=log_pk, made=made))
+
+
+def log_key_body(*, origin: str, log_pk: bytes, made: int) -> bytes:
+    return LOGKEY_TAG + _text(origin) + log_pk + be64(made)
+
+
+def root_request_summary(body: bytes) -> str:
+    """One line saying what signing ``body`` with the root key vouches for (for the offline signer)."""
+    if (
+        body.startswith(APPROVAL_TAG)
+        and len(body) > len(APPROVAL_TAG)
+        and body[len(APPROVAL_TAG)] == ApprovalKind.PLATFORM
+    ):
+        r = _Reader(body, APPROVAL_TAG)
+        r.num(1)
+        uid, email, name, country, agency = r.take(16), r.text(), r.text(), r.country(), r.text()
+        r.num(8), r.num(8)
+        r.end()
+        return f"approve member {uid.hex()} {name} <{email}>, {agency}, {country}"
+    if body.startswith(CERT_TAG):
+        r = _Reader(body, CERT_TAG)
+        role = r.num(1)
+        uid, email, name, country, agency = r.take(16), r.text(), r.text(), r.country(), r.text()
+        r.take(32), r.num(8), r.num(8)
+        r.end()
+        what = "agency head" if role == CertRole.AGENCY_HEAD else "NCB head"
+        return f"certify {name} <{email}> ({uid.hex()}) as {what}, {agency}, {country}"
+    if body.startswith(LOGKEY_TAG):
+        r = _Reader(body, LOGKEY_TAG)
+        origin, log_pk = r.text(), r.take(32)
+        r.num(8)
+        r.end()
+        return f"certify the key log of {origin}: {log_pk.hex()}"
+    if body.startswith(REVOKE_TAG):
+        r = _Reader(body, REVOKE_TAG)
+        uid = r.take(16)
+        r.take(32), r.num(8)
+        if r.num(1) != RevokedBy.PLATFORM:
+            raise CryptoError("format")
+        r.take(32), r.take(32), r.num(8), r.num(8)
+        r.end()
+        return f"revoke the keys of member {uid.hex()}"
+    raise CryptoError("version")
 
 
 def parse_log_key(obj: bytes, root_pk: bytes) -> LogKey:
@@ -630,7 +732,17 @@ def check_history(
             if rev.by is RevokedBy.PLATFORM and rev.signer_pk != root_pk:
                 raise CryptoError("chain")
             if rev.by is RevokedBy.NCB_HEAD:
-                raise CryptoError("chain")  # §9.5: not issued by version 1 servers
+                head = approvers.get(rev.signer_cert_idx)
+                if (
+                    head is None
+                    or head.hash != rev.signer_cert
+                    or head.role is not CertRole.NCB_HEAD
+                    or approval is None
+                    or head.country != approval.country
+                    or head.sig_pk != rev.signer_pk
+                    or rev.made > head.not_after
+                ):
+                    raise CryptoError("chain")  # only a certified NCB head of the member's country
             revoked = rev
         else:
             raise CryptoError("format")

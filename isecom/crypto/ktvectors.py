@@ -682,6 +682,44 @@ def _decisions(add: Add, rng: Callable[[int], bytes], origin: str, t: int) -> No
         variant(forged, authorize(ncb, ncb_cert, ncb_idx, forged, t + 20)),
         [1, 2, 5, 6, 7],
     )
+
+    def revoke(signer: _Person, cert: bytes, cert_idx: int, by: keytrans.RevokedBy) -> _Log:
+        revoked = log.copy()
+        obj = keytrans.revocation(
+            signer.sig_sk,
+            uid=applicant.uid,
+            ks_hash=keytrans.object_hash(ks),
+            effective=t + 35,
+            by=by,
+            made=t + 35,
+            signer_cert=keytrans.object_hash(cert),
+            signer_cert_idx=cert_idx,
+        )
+        revoked.add(Kind.REVOKE, applicant.uid, t + 35, obj)
+        return revoked
+
+    all_eight = [1, 2, 5, 6, 7, 8]
+    ncb_revoked = revoke(ncb, ncb_cert, ncb_idx, keytrans.RevokedBy.NCB_HEAD)
+    case("decisions: revoked by the NCB head of the member's country", {"error": "revoked"}, ncb_revoked, all_eight)
+    case(
+        "decisions: an NCB head's revocation without their certificate",
+        {"error": "chain"},
+        ncb_revoked,
+        [1, 5, 6, 7, 8],
+    )
+    far_revoked = revoke(far, far_cert, far_idx, keytrans.RevokedBy.NCB_HEAD)
+    case(
+        "decisions: revoked by another country's NCB head",
+        {"error": "chain"},
+        far_revoked,
+        [1, 2, 3, 5, 6, 7, 8],
+    )
+    case(
+        "decisions: a self-revocation that names a certificate",
+        {"error": "format"},
+        revoke(applicant, ncb_cert, ncb_idx, keytrans.RevokedBy.SELF),
+        all_eight,
+    )
     other_nom = nominate(head, head_cert, head_idx, t + 11)
     case(
         "decisions: an authorization of another nomination",

@@ -105,6 +105,14 @@ TEMPLATES: dict[str, Template] = {
             "the member and your administrator."
         ),
     ),
+    "security.keys_rotated": Template(
+        N_("Your isecom encryption key was renewed"),
+        N_(
+            "Hello %(name)s,\n\na new encryption key was made for your account and published in the key log. "
+            "Mail sent to your older keys still opens, and your signing key and safety number are unchanged. "
+            "If this was not you, change your password and tell your administrator at once."
+        ),
+    ),
 }
 
 STEPS = {"nomination": N_("nomination"), "authorization": N_("authorization")}

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from isecom.crypto import keytrans
 from isecom.errors import Forbidden, InvalidInput, NotFound, TokenInvalid
-from isecom.services import keydir, outbox, tokens
+from isecom.services import keydir, keysigned, outbox, tokens
 from isecom.services.ports import Application, AuditEntry, Clock, Member, Store, Transaction
 from isecom.types import Country, Email, Language, MemberId, MemberStatus, Role, parse_name
 
@@ -185,7 +185,7 @@ async def _record(
         raise InvalidInput(
             "Your decision must be signed with your key: approve from the review page.", field="statement"
         )
-    await keydir.record_decision(tx, authority, actor, member, statement, kind=kind, now=now, term=window)
+    await keysigned.record_decision(tx, authority, actor, member, statement, kind=kind, now=now, term=window)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,8 +211,8 @@ async def signing_info(
         if not must_sign(actor, member, step):
             return SigningInfo(member, False, None, None, None)
         role = keytrans.CertRole.AGENCY_HEAD if step == "nomination" else keytrans.CertRole.NCB_HEAD
-        cert = await keydir.approver_certificate(tx, authority, actor, role)
-        nomination = await keydir.latest_nomination(tx, member) if step == "authorization" else None
+        cert = await keysigned.approver_certificate(tx, authority, actor, role)
+        nomination = await keysigned.latest_nomination(tx, member) if step == "authorization" else None
     return SigningInfo(
         member,
         True,

@@ -51,6 +51,7 @@ async def verify(store: Store) -> Verdict:
 
 SECURITY_EVENTS = frozenset(
     {
+        "keys.revoked",
         "member.activated",
         "signin.success",
         "signin.failure",
@@ -60,6 +61,8 @@ SECURITY_EVENTS = frozenset(
         "session.revoked_others",
         "password.changed",
         "password.change_failed",
+        "keys.rotated",
+        "keys.rotate_failed",
         "recovery.used",
         "recovery.failed",
         "membership.suspend",

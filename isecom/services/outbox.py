@@ -23,6 +23,7 @@ TEMPLATES = frozenset(
         "membership.renewed",
         "security.password_changed",
         "security.recovery_used",
+        "security.keys_rotated",
     }
 )
 

@@ -276,6 +276,19 @@ class DirectoryEntry:
     revoke_idx: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PendingItem:
+    """A key-log entry waiting for the offline root: ``body`` unsigned (``needs_root``) or complete."""
+
+    kind: int
+    uid: str
+    body: bytes
+    needs_root: bool
+    id: int = 0
+    group: str = ""
+    signed: bytes | None = None
+
+
 class KeyLogRepository(Protocol):
     """The append-only key log: leaves, complete-subtree hashes, checkpoints, current pointers."""
 
@@ -300,6 +313,10 @@ class KeyLogRepository(Protocol):
     async def entry(self, member_id: MemberId) -> DirectoryEntry | None: ...
     async def set_entry(self, entry: DirectoryEntry) -> None: ...
     async def entries(self, member_ids: Collection[MemberId]) -> list[DirectoryEntry]: ...
+    async def add_pending(self, group: str, items: list[PendingItem]) -> None: ...
+    async def pending(self) -> list[PendingItem]: ...
+    async def set_signed(self, item_id: int, obj: bytes) -> None: ...
+    async def drop_group(self, group: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

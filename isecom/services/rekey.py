@@ -80,7 +80,7 @@ class RecoveryStart:
     bundle_version: int = 1
 
 
-async def _proof_ok(
+async def check_proof(
     tx: Transaction,
     store_key: bytes,
     clock: Clock,
@@ -148,7 +148,7 @@ async def change_password(
         raise Unauthenticated(FAILED)
     new.check(credentials.bundle_version + 1)
     async with store.transaction() as tx:
-        step = await _proof_ok(
+        step = await check_proof(
             tx,
             server_key,
             clock,
@@ -236,7 +236,7 @@ async def recover(
         step = None
         if found is not None and new.wrapped_recovery:
             member, credentials = found
-            step = await _proof_ok(
+            step = await check_proof(
                 tx,
                 server_key,
                 clock,

@@ -98,6 +98,10 @@ class Watcher:
         self.page_errors.append(str(error))
 
     def on_request_failed(self, request: Request) -> None:
+        # A read still in flight when the test navigates away is cancelled by the browser
+        # (net::ERR_ABORTED); that is the navigation, not a failure of the page.
+        if request.method == "GET" and request.failure == "net::ERR_ABORTED":
+            return
         self.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
 
     def problems(

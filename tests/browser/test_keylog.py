@@ -121,14 +121,17 @@ def test_a_member_compares_the_safety_number_with_a_contact_and_marks_them_verif
     page.click("#mark-verified")
     page.locator("#contact[data-state=verified]").wait_for()
 
-    # Keys in the log that this browser did not unlock at sign-in are a plain warning at home.
-    page.evaluate(
-        """(id) => {
+    # An encryption key renewed with the member's own signing key (as another browser of theirs
+    # would) is said as such; a signing key this browser did not unlock is a plain warning.
+    change = """([id, field]) => {
           const own = JSON.parse(localStorage.getItem("isecom.ownkeys.v1." + id));
-          localStorage.setItem("isecom.ownkeys.v1." + id, JSON.stringify({ ...own, enc_pk: "A".repeat(43) }));
-        }""",
-        sigrun.member["id"],
-    )
+          localStorage.setItem("isecom.ownkeys.v1." + id, JSON.stringify({ ...own, [field]: "A".repeat(43) }));
+        }"""
+    page.evaluate(change, [sigrun.member["id"], "enc_pk"])
+    page.goto("/home")
+    page.locator("#key-audit[data-state=rotated]").wait_for(timeout=WAIT_MS)
+    assert "signed with your own signing key" in plain(page.text_content("#key-audit-status"))
+    page.evaluate(change, [sigrun.member["id"], "sig_pk"])
     page.goto("/home")
     page.locator("#key-audit[data-state=foreign]").wait_for(timeout=WAIT_MS)
     assert "Someone may have published keys in your name" in plain(page.text_content("#key-audit-status"))

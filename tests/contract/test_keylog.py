@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from isecom.crypto import keytrans, merkle
-from isecom.services import keydir
-from isecom.services.ports import DirectoryEntry
+from isecom.services import keyaudit, keydir, keylookup
+from isecom.services.ports import DirectoryEntry, PendingItem
 from storage.db import make_engine
 from storage.store import SqlStore
 from tests.conftest import FakeClock
@@ -47,7 +47,7 @@ async def test_appends_store_every_complete_subtree_and_serve_proofs(store: SqlS
                 not_after=2000,
                 made=1000 + i,
             )
-            await keydir._append(tx, AUTHORITY, keytrans.Kind.CERT, uid, cert, 1000 + i)
+            await keydir.append_leaf(tx, AUTHORITY, keytrans.Kind.CERT, uid, cert, 1000 + i)
     assert await keydir.sign_checkpoint(store, clock, AUTHORITY) == 38  # the log key certificate is leaf 0
     assert await keydir.sign_checkpoint(store, clock, AUTHORITY) is None  # nothing new
     async with store.transaction() as tx:
@@ -61,9 +61,9 @@ async def test_appends_store_every_complete_subtree_and_serve_proofs(store: SqlS
         ((size, obj),) = await tx.keylog.checkpoints()
     cp = keytrans.parse_checkpoint(obj, AUTHORITY.log_keys[0])
     assert (size, cp.size, cp.root) == (38, 38, merkle.root(leaves))
-    latest, proof = await keydir.consistency(store, 5)
+    latest, proof = await keylookup.consistency(store, 5)
     assert latest == obj and merkle.verify_consistency(5, 38, merkle.root(leaves[:5]), cp.root, proof)
-    verdict = await keydir.audit_log(store, AUTHORITY)
+    verdict = await keyaudit.audit_log(store, AUTHORITY)
     assert verdict.intact and (verdict.leaves, verdict.checkpoints) == (38, 1)
 
 
@@ -84,16 +84,18 @@ async def test_a_key_look_up_reads_one_consistent_snapshot(store: SqlStore, cloc
     uid = bytes.fromhex(member.id.value)
     async with store.transaction() as tx:
         await tx.members.add(member)
-        await keydir._append(tx, AUTHORITY, keytrans.Kind.CERT, bytes([9]) * 16, b"other", 1)
+        await keydir.append_leaf(tx, AUTHORITY, keytrans.Kind.CERT, bytes([9]) * 16, b"other", 1)
         for i in range(3):
-            await keydir._append(tx, AUTHORITY, keytrans.Kind.KEYS, uid, bytes([i]), 2)
-    early = await store.key_history(member_id=member.id, needed=keydir._proof_nodes, related=keydir._approver_certs)
+            await keydir.append_leaf(tx, AUTHORITY, keytrans.Kind.KEYS, uid, bytes([i]), 2)
+    early = await store.key_history(
+        member_id=member.id, needed=keylookup._proof_nodes, related=keylookup._approver_certs
+    )
     assert early is not None and (early.checkpoint_size, early.checkpoint) == (0, b"")  # no checkpoint: all pending
-    assert keydir._history(early).pending and all(not leaf.proof for leaf in keydir._history(early).leaves)
+    assert keylookup._history(early).pending and all(not leaf.proof for leaf in keylookup._history(early).leaves)
     await keydir.sign_checkpoint(store, clock, AUTHORITY)
     async with store.transaction() as tx:
-        await keydir._append(tx, AUTHORITY, keytrans.Kind.KEYS, uid, b"newer", 3)
-    rows = await store.key_history(email=member.email, needed=keydir._proof_nodes, related=keydir._approver_certs)
+        await keydir.append_leaf(tx, AUTHORITY, keytrans.Kind.KEYS, uid, b"newer", 3)
+    rows = await store.key_history(email=member.email, needed=keylookup._proof_nodes, related=keylookup._approver_certs)
     assert rows is not None and rows.member == member
     assert [i for i, _ in rows.leaves] == [2, 3, 4, 5] and rows.checkpoint_size == 5
     assert keytrans.parse_leaf(rows.log_key_leaf).kind is keytrans.Kind.LOGKEY
@@ -104,7 +106,29 @@ async def test_a_key_look_up_reads_one_consistent_snapshot(store: SqlStore, cloc
         assert proof == merkle.inclusion_proof(index, leaves)
     assert (
         await store.key_history(
-            member_id=a_member(clock).id, needed=keydir._proof_nodes, related=keydir._approver_certs
+            member_id=a_member(clock).id, needed=keylookup._proof_nodes, related=keylookup._approver_certs
         )
         is None
     )
+
+
+async def test_entries_waiting_for_the_root_keep_their_order_until_dropped(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        await tx.keylog.add_pending(
+            "a" * 32, [PendingItem(2, "a" * 32, b"approval", True), PendingItem(1, "a" * 32, b"ks", False)]
+        )
+        await tx.keylog.add_pending("b" * 32, [PendingItem(4, "b" * 32, b"revoke", True)])
+    async with store.transaction() as tx:
+        waiting = await tx.keylog.pending()
+        assert [(p.group[0], p.kind, p.body, p.needs_root, p.signed) for p in waiting] == [
+            ("a", 2, b"approval", True, None),
+            ("a", 1, b"ks", False, None),
+            ("b", 4, b"revoke", True, None),
+        ]
+        await tx.keylog.set_signed(waiting[0].id, b"approval+signature")
+        await tx.keylog.drop_group("b" * 32)
+    async with store.transaction() as tx:
+        assert [(p.body, p.signed) for p in await tx.keylog.pending()] == [
+            (b"approval", b"approval+signature"),
+            (b"ks", None),
+        ]

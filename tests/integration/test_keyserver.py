@@ -12,12 +12,12 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import delete, update
 
-from isecom.client import Client
+from isecom.client import Client, revocations
 from isecom.client.keyring import KeyProblem, KeyRing
 from isecom.client.session import Activated, ClientError
 from isecom.crypto import keytrans, merkle
 from isecom.crypto.encoding import b64d, b64e
-from isecom.services import admin, keydir, members
+from isecom.services import admin, keyaudit, keydir, members
 from isecom.types import Email, MemberId
 from storage import tables as t
 from tests.conftest import run_cli
@@ -134,7 +134,7 @@ async def test_the_server_swapping_a_key_is_caught(instance: Instance) -> None:
             await _ring(instance).verify(client, answer)
         assert caught.value.check == "proof"
     await _rewrite_leaf(instance, entry.keys_idx, forged)
-    verdict = await keydir.audit_log(instance.context.store, instance.context.authority)
+    verdict = await keyaudit.audit_log(instance.context.store, instance.context.authority)
     assert not verdict.intact and "does not match the leaves" in (verdict.problem or "")
 
 
@@ -170,7 +170,7 @@ async def test_a_fork_and_an_older_checkpoint_are_caught(instance: Instance) -> 
     # The same fork in the server's own store: kt verify names it.
     async with instance.context.store.transaction() as tx:
         await tx.keylog.add_checkpoint(seen.size - 1, fork)
-    verdict = await keydir.audit_log(instance.context.store, instance.context.authority)
+    verdict = await keyaudit.audit_log(instance.context.store, instance.context.authority)
     assert not verdict.intact and "checkpoint" in (verdict.problem or "")
 
 
@@ -185,7 +185,7 @@ async def test_removing_an_entry_is_caught(instance: Instance) -> None:
         assert caught.value.check == "chain"
     async with instance.context.store.transaction() as tx:
         await tx.keylog._conn.execute(delete(t.kt_leaves).where(t.kt_leaves.c.idx == entry.approval_idx))  # type: ignore[attr-defined]
-    verdict = await keydir.audit_log(instance.context.store, instance.context.authority)
+    verdict = await keyaudit.audit_log(instance.context.store, instance.context.authority)
     assert not verdict.intact and "missing" in (verdict.problem or "")
 
 
@@ -215,7 +215,7 @@ async def test_a_forged_or_dropped_certificate_is_caught(instance: Instance) -> 
         assert verified.certificates == ()  # without its certificate Bruno is no NCB head to the client
     assert entry.cert_idx is not None
     await _rewrite_leaf(instance, entry.cert_idx, forged, kind=keytrans.Kind.CERT)
-    verdict = await keydir.audit_log(instance.context.store, instance.context.authority)
+    verdict = await keyaudit.audit_log(instance.context.store, instance.context.authority)
     assert not verdict.intact
 
 
@@ -237,7 +237,7 @@ async def test_a_revoked_key_is_refused_and_its_replay_caught(instance: Instance
         with pytest.raises(KeyProblem) as replay:
             await ring.verify(client, before)
         assert replay.value.check in {"replay", "log"}
-    verdict = await keydir.audit_log(instance.context.store, instance.context.authority)
+    verdict = await keyaudit.audit_log(instance.context.store, instance.context.authority)
     assert verdict.intact, verdict.problem
 
 
@@ -255,7 +255,7 @@ async def test_a_verified_contact_whose_key_changes_is_blocked(instance: Instanc
 async def test_kt_verify_passes_on_an_honest_log(instance: Instance) -> None:
     _, _, client = await _world(instance)
     await client.close()
-    verdict = await keydir.audit_log(instance.context.store, instance.context.authority)
+    verdict = await keyaudit.audit_log(instance.context.store, instance.context.authority)
     assert verdict.intact, verdict.problem
     assert verdict.leaves == 6 and verdict.checkpoints == 1  # log key, 2 approvals, 1 certificate, 2 statements
 
@@ -335,7 +335,7 @@ async def test_new_keys_after_a_reset_are_a_fresh_approved_statement(instance: I
         await _checkpoint(instance)
         verified = await ring.fetch(client, email="bruno.costa@isecom.example")
         assert verified.keys.seqno == 1 and verified.keys.sig_pk == again.identity.sig_pk != bob.identity.sig_pk
-    verdict = await keydir.audit_log(instance.context.store, instance.context.authority)
+    verdict = await keyaudit.audit_log(instance.context.store, instance.context.authority)
     assert verdict.intact, verdict.problem
 
 
@@ -368,3 +368,58 @@ async def _activation_token(instance: Instance, email: Email) -> str:
         if str(email) in text and "/activate#" in text:
             return text.split("/activate#", 1)[1].split()[0]
     raise AssertionError("no activation link was mailed")
+
+
+async def test_a_member_revokes_their_own_keys(instance: Instance) -> None:
+    alice, bob, client = await _world(instance)
+    async with client:
+        await revocations.revoke(client, alice.member["id"], reason="laptop stolen (fictional)")
+        with pytest.raises(ClientError) as again:
+            await revocations.revoke(client, alice.member["id"])
+        assert again.value.status == 409
+        await _checkpoint(instance)
+        async with await _signed_in(instance, bob) as bob_client:
+            with pytest.raises(KeyProblem) as refused:
+                await _ring(instance).fetch(bob_client, email="ana.silva@isecom.example")
+            assert refused.value.check == "revoked"
+    verdict = await keyaudit.audit_log(instance.context.store, instance.context.authority)
+    assert verdict.intact, verdict.problem
+
+
+async def test_the_ncb_head_of_the_country_revokes_a_members_keys_and_nobody_else_can(instance: Instance) -> None:
+    alice, bob, client = await _world(instance)  # Bruno is the NCB head of BR; Ana is in PT
+    carla = await _activate(instance, "carla.lima@isecom.example", "Carla Lima", "BR")
+    await client.close()
+    async with await _signed_in(instance, bob) as head, await _signed_in(instance, alice) as other:
+        with pytest.raises(ClientError) as not_yours:
+            await revocations.revoke(other, carla.member["id"], reason="not my member")
+        assert not_yours.value.status == 404  # not yours looks absent
+        with pytest.raises(ClientError) as no_reason:
+            await revocations.revoke(head, carla.member["id"])
+        assert no_reason.value.status == 400 and no_reason.value.code == "input.invalid"
+        await revocations.revoke(head, carla.member["id"], reason="left the service (fictional)")
+        await _checkpoint(instance)
+        answer = await other.get(f"/keys/v1/members/{carla.member['id']}")
+        with pytest.raises(KeyProblem) as refused:
+            await _ring(instance).verify(other, answer)
+        assert refused.value.check == "revoked"
+        # Without the NCB head's certificate, the revocation is not accepted as such: chain.
+        entry = await _entry(instance, bob.member["id"])
+        answer["entries"] = [e for e in answer["entries"] if e["index"] != entry.cert_idx]
+        with pytest.raises(KeyProblem) as broken:
+            await _ring(instance).verify(other, answer)
+        assert broken.value.check == "chain"
+    verdict = await keyaudit.audit_log(instance.context.store, instance.context.authority)
+    assert verdict.intact, verdict.problem
+
+
+def test_every_keyserver_route_is_in_the_openapi_document() -> None:
+    import json
+    from pathlib import Path
+
+    from keyserver.app import routes
+
+    doc = json.loads((Path(__file__).parents[2] / "keyserver" / "openapi.json").read_text(encoding="utf-8"))
+    served = {(route.method.lower(), route.path) for route in routes}  # type: ignore[attr-defined]
+    documented = {(method, path) for path, item in doc["paths"].items() for method in item}
+    assert served == documented

@@ -1,10 +1,14 @@
 // A contact's page: the member's keys fetched from /keys/v1 and checked by the key ring against
 // the pinned root key and the remembered checkpoint; the 60-digit safety number of the pair in
 // 12 groups of 5 with its QR code; "mark as verified". A problem is shown in plain words and
-// nothing about the keys is shown as trustworthy.
+// nothing about the keys is shown as trustworthy; a revocation says by whom and from when.
+// For the head of the contact's NCB (GET /keys/v1/revocations/plan answers them), the form that
+// revokes the contact's keys (revoke.js); the keys are looked up again afterwards.
+import { ApiError, call } from "./api.js";
 import { KeyProblem, KeyRing, pairNumber } from "./keyring.js";
-import { digitGroups } from "./crypto/keytrans.js";
-import { fill, show } from "./page.js";
+import { RevokedBy, digitGroups } from "./crypto/keytrans.js";
+import { errorText, fill, show } from "./page.js";
+import { revocationForm, revocationPlan } from "./revoke.js";
 import { encode } from "../vendor/uqr.mjs";
 
 const root = document.getElementById("contact");
@@ -54,10 +58,38 @@ function refuse(reason) {
   show(status, reasonText(reason), "error");
 }
 
-async function start() {
-  let ring;
-  let contact;
-  let me;
+let ring = null;
+let contact = null;
+let me = null;
+
+function revokedText(revoked) {
+  const when = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" }).format(
+    new Date(revoked.effective * 1000),
+  );
+  const template = {
+    [RevokedBy.SELF]: msg.msgRevokedSelf,
+    [RevokedBy.NCB_HEAD]: msg.msgRevokedHead,
+    [RevokedBy.PLATFORM]: msg.msgRevokedPlatform,
+  }[revoked.by];
+  return template ? fill(template, { date: when }) : "";
+}
+
+function render() {
+  const state = ring.badge(contact);
+  showBadge(state);
+  const problem = contact.problem === "changed" && state !== "changed" ? null : contact.problem;
+  problemBox.hidden = problem === null;
+  const parts = problem ? [reasonText(problem)] : [];
+  if (problem === "revoked") {
+    parts.push(revokedText(contact.verified.revoked));
+  }
+  problemBox.textContent = problem ? [...parts, msg.msgBlocked].filter(Boolean).join(" ") : "";
+  root.dataset.reason = problem ?? "";
+  button.disabled = state === "verified" || problem === "revoked" || problem === "expired";
+}
+
+/** Look the keys up (again) and show them; false when they are refused outright. */
+async function load() {
   try {
     ring = await KeyRing.open(msg.me);
     contact = await ring.fetchLogged(msg.contactId);
@@ -65,7 +97,7 @@ async function start() {
   } catch (error) {
     if (error instanceof KeyProblem) {
       refuse(error.reason);
-      return;
+      return false;
     }
     throw error;
   }
@@ -90,24 +122,79 @@ async function start() {
   const size = new Intl.NumberFormat(lang).format(ring.checkpoint?.size ?? 0);
   const self = msg.me === msg.contactId;
   button.hidden = self;
-  const render = () => {
-    const state = ring.badge(contact);
-    showBadge(state);
-    const problem = contact.problem === "changed" && state !== "changed" ? null : contact.problem;
-    problemBox.hidden = problem === null;
-    problemBox.textContent = problem ? `${reasonText(problem)} ${msg.msgBlocked}` : "";
-    root.dataset.reason = problem ?? "";
-    button.disabled = state === "verified" || problem === "revoked" || problem === "expired";
-  };
   render();
   show(status, self ? msg.msgSelf : fill(msg.msgChecked, { size }), "ok");
-  button.addEventListener("click", () => {
-    ring.markVerified(contact);
-    contact.problem = contact.problem === "changed" ? null : contact.problem;
-    render();
-    show(status, fill(msg.msgMarked, { name: approval.name }), "ok");
-    badge.focus?.();
+  return true;
+}
+
+button.addEventListener("click", () => {
+  ring.markVerified(contact);
+  contact.problem = contact.problem === "changed" ? null : contact.problem;
+  render();
+  show(status, fill(msg.msgMarked, { name: contact.verified.approval.name }), "ok");
+  badge.focus?.();
+});
+
+// --- an NCB head revoking this member's keys ---------------------------------------------------
+
+async function offerRevocation(section) {
+  const form = document.getElementById("revoke-form");
+  const formStatus = document.getElementById("revoke-status");
+  let csrf = null;
+  let member = null;
+  const api = async (method, path, body) => {
+    try {
+      return await call(method, path, { body, csrf });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        window.location.assign("/signin");
+        return new Promise(() => {}); // the page is going away
+      }
+      throw error;
+    }
+  };
+  if (contact.problem === "revoked") {
+    return; // nothing left to revoke
+  }
+  let plan;
+  try {
+    const session = await api("GET", "/api/v1/session");
+    csrf = session.csrf_token;
+    member = session.member;
+    plan = await revocationPlan(api, msg.contactId);
+  } catch (error) {
+    section.hidden = false; // say why the form is not usable where it would be
+    show(formStatus, error instanceof ApiError ? errorText(error, form.dataset) : String(error), "error");
+    return;
+  }
+  if (plan === null || plan.by !== "ncb_head") {
+    return; // not theirs to revoke (or revoked meanwhile): the section stays hidden
+  }
+  section.hidden = false;
+  revocationForm(form, {
+    memberId: msg.contactId,
+    me: () => member,
+    api,
+    reasonText,
+    done: async ({ effective }) => {
+      document.getElementById("revoke-member-details").hidden = true;
+      const date = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" }).format(
+        new Date(effective * 1000),
+      );
+      show(formStatus, fill(section.dataset.msgDone, { name: contact.verified.approval.name, date }), "ok");
+      section.append(formStatus); // the form is hidden; its status line stays in view
+      document.getElementById("revoke-member-title").focus();
+      await load(); // the revocation is in the log after the next checkpoint; the ring asks again
+    },
   });
+}
+
+async function start() {
+  const shown = await load();
+  const section = document.getElementById("revoke-member");
+  if (shown && section !== null) {
+    await offerRevocation(section);
+  }
 }
 
 start();

@@ -1,9 +1,11 @@
-// The signed-in home page: the list of this member's sessions, revoking them, signing out, and
-// the member's latest security events.
+// The signed-in home page: the list of this member's sessions, revoking them, signing out, the
+// member's latest security events, and revoking the member's own keys (revoke.js; the key-log
+// self-audit in keycheck.js checks again afterwards).
 // State changes carry the CSRF token of GET /api/v1/session; an answer that the session is
 // gone (401) sends the browser to the sign-in page.
 import { ApiError, call } from "./api.js";
 import { errorText, fill, show } from "./page.js";
+import { revocationForm } from "./revoke.js";
 
 const root = document.getElementById("home");
 const msg = root.dataset;
@@ -14,6 +16,7 @@ const signOut = document.getElementById("sign-out");
 const dates = new Intl.DateTimeFormat(document.documentElement.lang, { dateStyle: "medium", timeStyle: "short" });
 
 let csrf = null;
+let me = null; // the signed-in member, from GET /api/v1/session
 
 /** "Firefox on Windows" from a User-Agent header, or the "unknown" text. */
 function describeBrowser(userAgent) {
@@ -41,9 +44,9 @@ function describeBrowser(userAgent) {
   return browser ?? system ?? msg.msgUnknownBrowser;
 }
 
-async function api(method, path) {
+async function api(method, path, body) {
   try {
-    return await call(method, path, { csrf });
+    return await call(method, path, { body, csrf });
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
       window.location.assign("/signin");
@@ -169,9 +172,43 @@ async function loadEvents() {
   }
 }
 
+// --- revoking the member's own keys ----------------------------------------------------------
+
+const audit = document.getElementById("key-audit");
+const revokeDetails = document.getElementById("revoke-own-details");
+const revokeDone = document.getElementById("revoke-own-done");
+const revokeMsg = document.getElementById("revoke-own").dataset;
+
+revocationForm(document.getElementById("revoke-form"), {
+  memberId: audit.dataset.memberId,
+  me: () => me,
+  api,
+  reasonText: (reason) => audit.dataset["reason" + reason[0].toUpperCase() + reason.slice(1)] ?? audit.dataset.reasonFormat,
+  done: ({ effective, now }) => {
+    revokeDetails.open = false;
+    revokeDetails.hidden = true;
+    const date = dates.format(new Date(effective * 1000));
+    revokeDone.textContent = effective >= now ? revokeMsg.msgDoneNow : fill(revokeMsg.msgDoneSince, { date });
+    revokeDone.hidden = false;
+    document.getElementById("revoke-own-title").focus(); // the form is gone: keep the keyboard here
+    document.dispatchEvent(new CustomEvent("isecom:keys-revoked")); // keycheck.js audits again
+    loadEvents();
+  },
+});
+
+// Keys already revoked (found by the self-audit): nothing left to revoke here.
+document.addEventListener("isecom:key-audit", (event) => {
+  if (event.detail.state === "revoked") {
+    revokeDetails.open = false;
+    revokeDetails.hidden = true;
+  }
+});
+
 async function start() {
   try {
-    csrf = (await api("GET", "/api/v1/session")).csrf_token;
+    const session = await api("GET", "/api/v1/session");
+    csrf = session.csrf_token;
+    me = session.member;
     if (await refresh()) {
       show(status, msg.msgOnlyHere);
     }

@@ -183,7 +183,7 @@ export class KeyRing {
    * @param {string} memberId
    * @param {{retries?: number, pause?: number}} [options]
    */
-  async fetchLogged(memberId, { retries = 12, pause = 1500 } = {}) {
+  async fetchLogged(memberId, { retries = 20, pause = 1500 } = {}) {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.fetch({ memberId });

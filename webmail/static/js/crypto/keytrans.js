@@ -296,6 +296,28 @@ export function parseCertificate(obj, rootPk) {
 }
 
 /**
+ * A revocation of the key statement whose hash is `ksHash` (§9.5): by the member (SELF, no
+ * certificate) or by an NCB head of the member's country (naming their certificate).
+ * @param {{signerSk: Uint8Array, signerPk: Uint8Array, uid: Uint8Array, ksHash: Uint8Array, effective: number,
+ *          by: number, made: number, signerCert?: Uint8Array, signerCertIdx?: number}} fields
+ * @returns {Uint8Array}
+ */
+export function revocation({ signerSk, signerPk, uid, ksHash, effective, by, made, signerCert = ZERO32, signerCertIdx = 0 }) {
+  const body = concat(
+    REVOKE_TAG,
+    uid,
+    ksHash,
+    be64(effective),
+    Uint8Array.of(by),
+    signerPk,
+    signerCert,
+    be64(signerCertIdx),
+    be64(made),
+  );
+  return concat(body, sign(signerSk, body));
+}
+
+/**
  * Parse a revocation and check the signature by its signer_pk (§9.5); whether that signer may
  * revoke is checkHistory's rule.
  * @param {Uint8Array} obj
@@ -308,10 +330,14 @@ export function parseRevocation(obj) {
   const by = r.num(1);
   ensure(by >= RevokedBy.SELF && by <= RevokedBy.PLATFORM, "format", "unknown revoker");
   const signerPk = r.take(32);
+  const signerCert = r.take(32);
+  const signerCertIdx = r.num(8);
   const made = r.num(8);
   r.end();
+  const namesCert = !(equal(signerCert, ZERO32) && signerCertIdx === 0);
+  ensure((by === RevokedBy.NCB_HEAD) === namesCert, "format", "a certificate is named exactly when an NCB head revokes");
   verified(obj, signerPk);
-  return { uid, ksHash, effective, by, signerPk, made, raw: obj };
+  return { uid, ksHash, effective, by, signerPk, signerCert, signerCertIdx, made, raw: obj };
 }
 
 /**
@@ -514,7 +540,18 @@ export function checkHistory(uid, leaves, rootPk, approvers = new Map()) {
       } else if (rev.by === RevokedBy.PLATFORM) {
         ensure(equal(rev.signerPk, rootPk), "chain", "platform revocation by another key");
       } else {
-        throw new CryptoError("chain", "NCB head revocations are not accepted by version 1 readers");
+        const head = approvers.get(rev.signerCertIdx);
+        ensure(
+          head !== undefined &&
+            equal(head.hash, rev.signerCert) &&
+            head.role === CertRole.NCB_HEAD &&
+            approval !== null &&
+            head.country === approval.country &&
+            equal(head.sigPk, rev.signerPk) &&
+            rev.made <= head.notAfter,
+          "chain",
+          "revoked by someone who is not a certified NCB head of the member's country",
+        );
       }
       revoked = rev;
     } else {
