@@ -131,7 +131,12 @@ async def serve(config: Config, *, stop: asyncio.Event | None = None) -> None:
                 config.smtp.host,
                 config.smtp.port,
                 gateway.start(
-                    context.store, config.mail_domains, config.smtp.host, config.smtp.port, config.mail_domains[0]
+                    context.store,
+                    config.inbound,
+                    config.mail_domains,
+                    config.smtp.host,
+                    config.smtp.port,
+                    config.mail_domains[0],
                 ),
             )
             delivery = asyncio.create_task(make_mailer(context).run(), name="outbox")

@@ -9,7 +9,9 @@ the key. ``Config.describe()`` is what ``isecom serve`` logs: no secrets.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import ssl
 import stat
 import tomllib
 from collections.abc import Mapping
@@ -20,9 +22,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from isecom.errors import ConfigError
-from isecom.types import Email, Language
+from isecom.types import Country, Email, Language
 
 CONFIG_NAME = "isecom.toml"
+GIB = 1024**3
+MAX_FILE_LIMIT = 1 << 40  # docs/PROTOCOL.md §8.4: 0 ≤ size ≤ 2⁴⁰
 MIN_SECRET_CHARS = 32
 # Values that appear in examples and documentation; never accepted as secrets.
 _DEFAULT_SECRET_MARKERS = ("change-me", "changeme", "example", "secret", "password", "isecom")
@@ -44,7 +48,23 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
     "i18n": {"default_language": (str, "en")},
     "sessions": {"idle_minutes": (int, 30), "absolute_hours": (int, 12)},
     "outbound": {"relay": (str, ""), "sender": (str, "isecom <no-reply@isecom.example>"), "require_tls": (bool, False)},
+    "files": {"max_file_bytes": (int, 20 * GIB), "quota_bytes": (int, 100 * GIB)},
+    "smtp": {
+        "tls_cert_file": (str, ""),
+        "tls_key_file": (str, ""),
+        "require_tls": (bool, None),  # None: true when server.public_url is https (production)
+        "max_message_bytes": (int, 50 * 1024 * 1024),
+        "max_recipients": (int, 100),
+        "max_line_bytes": (int, 1001),
+        "idle_timeout_seconds": (int, 300),
+    },
 }
+# Tables below a section that are not plain keys: [smtp.senders.CC], one per member country.
+_SUBTABLES = {"smtp": "senders"}
+_SENDER_KEYS = frozenset({"domains", "relays", "auth_user", "auth_secret_file"})
+_MIN_PREFIX = {4: 8, 6: 16}  # a relay network wider than this is the open internet, not a relay
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +74,40 @@ class HostPort:
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class SenderRule:
+    """Who may send mail in over SMTP for the members of one country.
+
+    A sender is accepted for this country when its envelope domain is in
+    ``domains`` *and* the connection comes from one of ``relays`` or signed in
+    (SMTP AUTH, over TLS) as ``auth_user``.
+    """
+
+    country: Country
+    domains: frozenset[str]
+    relays: tuple[Network, ...] = ()
+    auth_user: str | None = None
+    auth_secret: bytes = field(default=b"", repr=False)
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The inbound gateway's transport and policy settings (section ``[smtp]``)."""
+
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    require_tls: bool = False
+    max_message_bytes: int = 50 * 1024 * 1024
+    max_recipients: int = 100
+    max_line_bytes: int = 1001
+    idle_timeout_seconds: int = 300
+    senders: tuple[SenderRule, ...] = ()
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert_file is not None
 
 
 @dataclass(frozen=True)
@@ -78,6 +132,9 @@ class Config:
     root_pk: bytes = b""  # the platform root's public key (public, from DATA/root.pub)
     root_seed: bytes | None = field(default=None, repr=False)  # None: the root key lives elsewhere
     checkpoint_interval: timedelta = timedelta(seconds=5)
+    max_file_bytes: int = 20 * GIB  # largest evidence file (plaintext bytes)
+    quota_bytes: int = 100 * GIB  # per member: the declared size of every file they uploaded
+    inbound: SmtpSettings = field(default_factory=SmtpSettings)  # the SMTP gateway's [smtp] section
 
     @property
     def mail_sink(self) -> Path:
@@ -105,6 +162,13 @@ class Config:
             "server_key": "<from file>",
             "root_key": "on this machine" if self.root_seed else "offline",
             "checkpoint_interval": str(self.checkpoint_interval),
+            "files": f"max {self.max_file_bytes} bytes per file, quota {self.quota_bytes} bytes per member",
+            "smtp_tls": ("required" if self.inbound.require_tls else "offered") if self.inbound.tls else "off",
+            "smtp_limits": (
+                f"{self.inbound.max_message_bytes} bytes, {self.inbound.max_recipients} recipients, "
+                f"lines {self.inbound.max_line_bytes}, idle {self.inbound.idle_timeout_seconds}s"
+            ),
+            "smtp_senders": ",".join(str(rule.country) for rule in self.inbound.senders) or "none",
         }
 
 
@@ -127,6 +191,7 @@ def load(data_dir: Path, env: Mapping[str, str] | None = None, *, require_secret
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    subtables = _split_subtables(raw)
     values = _merge(raw, env)
     http = parse_host_port("server.http", values["server"]["http"])
     smtp = parse_host_port("server.smtp", values["server"]["smtp"])
@@ -169,6 +234,11 @@ def load(data_dir: Path, env: Mapping[str, str] | None = None, *, require_secret
     interval = values["keys"]["checkpoint_seconds"]
     if not 1 <= interval <= 24 * 3600:
         raise ConfigError("keys.checkpoint_seconds: between 1 and 86400")
+    max_file, quota = values["files"]["max_file_bytes"], values["files"]["quota_bytes"]
+    if not 0 < max_file <= MAX_FILE_LIMIT:
+        raise ConfigError(f"files.max_file_bytes: between 1 and {MAX_FILE_LIMIT}")
+    if not 0 <= quota <= 1 << 60:
+        raise ConfigError(f"files.quota_bytes: between 0 and {1 << 60}")
     return Config(
         data_dir=data_dir,
         public_url=public_url,
@@ -190,6 +260,15 @@ def load(data_dir: Path, env: Mapping[str, str] | None = None, *, require_secret
         root_pk=root_pk,
         root_seed=root_seed,
         checkpoint_interval=timedelta(seconds=interval),
+        max_file_bytes=max_file,
+        quota_bytes=quota,
+        inbound=_smtp_settings(
+            data_dir,
+            values["smtp"],
+            subtables["senders"],
+            production=public_url.startswith("https://"),
+            require=require_secrets,
+        ),
     )
 
 
@@ -238,6 +317,130 @@ def read_secret(key: str, path: Path) -> bytes:
     return value
 
 
+def _split_subtables(raw: dict[str, Any]) -> dict[str, Any]:
+    """Take the nested tables (``[smtp.senders.*]``) out of ``raw`` before the flat merge."""
+    found: dict[str, Any] = {}
+    for section, name in _SUBTABLES.items():
+        given = raw.get(section)
+        found[name] = given.pop(name, {}) if isinstance(given, dict) else {}
+        if not isinstance(found[name], dict):
+            raise ConfigError(f"{section}.{name}: expected tables like [{section}.{name}.FR]")
+    return found
+
+
+def _smtp_settings(
+    data_dir: Path, section: dict[str, Any], senders: dict[str, Any], *, production: bool, require: bool
+) -> SmtpSettings:
+    require_tls = section["require_tls"]
+    if require_tls is None:
+        require_tls = production
+    elif production and not require_tls:
+        raise ConfigError("smtp.require_tls: cannot be false when server.public_url is https (production)")
+    cert_text, key_text = section["tls_cert_file"], section["tls_key_file"]
+    if bool(cert_text) != bool(key_text):
+        missing = "smtp.tls_key_file" if cert_text else "smtp.tls_cert_file"
+        raise ConfigError(f"{missing}: smtp.tls_cert_file and smtp.tls_key_file go together")
+    if require_tls and not cert_text:
+        raise ConfigError("smtp.tls_cert_file: required when smtp.require_tls is true (and in production)")
+    cert = _resolve(data_dir, cert_text) if cert_text else None
+    key = _resolve(data_dir, key_text) if key_text else None
+    if cert is not None and key is not None and require:
+        check_tls_files(cert, key)
+    limits = {
+        "max_message_bytes": (1024, 1024**3),
+        "max_recipients": (1, 1000),
+        "max_line_bytes": (1001, 65536),
+        "idle_timeout_seconds": (10, 3600),
+    }
+    for name, (low, high) in limits.items():
+        if not low <= section[name] <= high:
+            raise ConfigError(f"smtp.{name}: between {low} and {high}")
+    return SmtpSettings(
+        tls_cert_file=cert,
+        tls_key_file=key,
+        require_tls=require_tls,
+        max_message_bytes=section["max_message_bytes"],
+        max_recipients=section["max_recipients"],
+        max_line_bytes=section["max_line_bytes"],
+        idle_timeout_seconds=section["idle_timeout_seconds"],
+        senders=_sender_rules(data_dir, senders, require),
+    )
+
+
+def check_tls_files(cert: Path, key: Path) -> None:
+    """The certificate chain and its private key must load together; the key must be private."""
+    for name, path in (("smtp.tls_cert_file", cert), ("smtp.tls_key_file", key)):
+        try:
+            info = path.stat()
+            with path.open("rb"):
+                pass
+        except OSError as exc:
+            raise ConfigError(f"{name}: cannot read {path}: {exc.strerror}") from None
+        if name == "smtp.tls_key_file" and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigError(f"{name}: private key file {path} is readable by others (chmod 600)")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except ssl.SSLError:
+        raise ConfigError(
+            f"smtp.tls_key_file: {key} and smtp.tls_cert_file {cert} are not a PEM certificate and its key"
+        ) from None
+
+
+def _sender_rules(data_dir: Path, senders: dict[str, Any], require: bool) -> tuple[SenderRule, ...]:
+    rules: list[SenderRule] = []
+    users: set[str] = set()
+    for code, table in senders.items():
+        key = f"smtp.senders.{code}"
+        try:
+            country = Country.parse(code, field=key)
+        except Exception:
+            raise ConfigError(f"{key}: {code!r} is not an ISO 3166 country code (e.g. FR)") from None
+        if code != country.code:
+            raise ConfigError(f"{key}: write the country code in capitals ({country.code})")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{key}: expected a table with domains and relays")
+        for name in set(table) - _SENDER_KEYS:
+            raise ConfigError(f"{key}.{name}: unknown key")
+        domains = _check_type(f"{key}.domains", list, table.get("domains", []))
+        relays = _check_type(f"{key}.relays", list, table.get("relays", []))
+        user = _check_type(f"{key}.auth_user", str, table.get("auth_user", ""))
+        secret_file = _check_type(f"{key}.auth_secret_file", str, table.get("auth_secret_file", ""))
+        parsed_domains = set()
+        for item in domains:
+            try:
+                parsed_domains.add(Email.parse(f"postmaster@{item}").domain)
+            except Exception:
+                raise ConfigError(f"{key}.domains: {item!r} is not a domain name") from None
+        if not parsed_domains:
+            raise ConfigError(f"{key}.domains: at least one agency mail domain is required")
+        networks = tuple(_relay_network(f"{key}.relays", item) for item in relays)
+        if bool(user) != bool(secret_file):
+            raise ConfigError(f"{key}.auth_secret_file: auth_user and auth_secret_file go together")
+        if user and (not user.isprintable() or " " in user or len(user) > 64):
+            raise ConfigError(f"{key}.auth_user: up to 64 printable characters without spaces")
+        if user in users:
+            raise ConfigError(f"{key}.auth_user: {user!r} is already used by another country")
+        if not networks and not user:
+            raise ConfigError(f"{key}: needs relays or auth_user, or it admits no one")
+        secret = b""
+        if user:
+            users.add(user)
+            if require:
+                secret = read_secret(f"{key}.auth_secret_file", _resolve(data_dir, secret_file))
+        rules.append(SenderRule(country, frozenset(parsed_domains), networks, user or None, secret))
+    return tuple(rules)
+
+
+def _relay_network(key: str, text: str) -> Network:
+    try:
+        network = ipaddress.ip_network(text, strict=True)
+    except ValueError:
+        raise ConfigError(f"{key}: {text!r} is not an IP address or network (e.g. 192.0.2.0/24)") from None
+    if network.prefixlen < _MIN_PREFIX[network.version]:
+        raise ConfigError(f"{key}: {text} is too wide to be an agency relay")
+    return network
+
+
 def _merge(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     unknown = set(raw) - set(_SCHEMA)
     if unknown:
@@ -278,12 +481,20 @@ def _from_env(key: str, kind: type, text: str) -> Any:
 
 
 def _check_type(key: str, kind: type, value: Any) -> Any:
+    if value is None and _derived(key):
+        return None
     ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
     if kind is list and ok:
         ok = all(isinstance(item, str) for item in value)
     if not ok:
         raise ConfigError(f"{key}: expected {kind.__name__}, got {type(value).__name__}")
     return value
+
+
+def _derived(key: str) -> bool:
+    """A key whose default is None: left unset, its value is worked out from others."""
+    section, _, name = key.partition(".")
+    return section in _SCHEMA and _SCHEMA[section].get(name, (None, 0))[1] is None
 
 
 def parse_host_port(key: str, text: str) -> HostPort:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from isecom.config import Config
 from isecom.crypto import keytrans
-from isecom.services import keydir
+from isecom.services import keydir, live
 from isecom.services.ports import BlobStore, Clock, Store
 
 
@@ -16,6 +16,7 @@ class Context:
     store: Store
     blobs: BlobStore
     clock: Clock
+    live: live.Hub = field(default_factory=live.Hub)
 
     @property
     def authority(self) -> keydir.Authority:

@@ -54,9 +54,36 @@ relay = ""                              # HOST:PORT of the SMTP relay; empty: ma
 sender = "isecom <no-reply@isecom.example>"
 require_tls = false                     # refuse a relay that does not offer STARTTLS
 
+[smtp]                                  # the inbound SMTP gateway (listens on server.smtp)
+tls_cert_file = ""                      # PEM certificate chain; with tls_key_file, STARTTLS is offered
+tls_key_file = ""                       # PEM private key, mode 0600
+# require_tls = true                    # refuse MAIL before STARTTLS; always true when public_url is https
+max_message_bytes = 52428800            # SIZE, advertised and enforced (552 above it)
+max_recipients = 100                    # per message (452 above it)
+max_line_bytes = 1001                   # RFC 5321: 998 characters, CRLF and a transparent dot
+idle_timeout_seconds = 300              # a silent client is disconnected
+
+# Who may send mail in, per member country (ISO code). Deny by default: a sender is
+# admitted for a country's members only when its envelope domain is listed for that
+# country AND it connects from one of the country's relays or signs in (SMTP AUTH,
+# over TLS) as the country's auth_user, whose secret is in a 0600 file:
+#   [smtp.senders.KE]
+#   domains = ["eacc.go.ke"]
+#   relays = ["192.0.2.0/24", "2001:db8::/32"]
+#   auth_user = "ke-relay"
+#   auth_secret_file = "secrets/smtp-ke.secret"
+# Development only: the demo's fictional agency relay on this machine. Remove in production.
+[smtp.senders.FR]
+domains = ["agency-relay.example"]
+relays = ["127.0.0.1/32"]
+
 [sessions]
 idle_minutes = 30                       # signed out after this long without a request
 absolute_hours = 12                     # and after this long in any case
+
+[files]
+max_file_bytes = 21474836480            # largest evidence file (20 GiB; at most 2^40)
+quota_bytes = 107374182400              # per member: every file they uploaded, declared sizes (100 GiB)
 """
 
 

@@ -20,7 +20,9 @@ from isecom.types import Email, MemberId
 from storage import key_reads
 from storage.audit_chain import Audit
 from storage.db import make_engine
+from storage.files import Files
 from storage.keylog import KeyLog
+from storage.mail import MailStore
 from storage.repositories import (
     Applications,
     Challenges,
@@ -45,6 +47,8 @@ class SqlTransaction:
     applications: Applications
     outbox: OutboxStore
     keylog: KeyLog
+    files: Files
+    mail: MailStore
 
     @classmethod
     def on(cls, conn: AsyncConnection) -> SqlTransaction:
@@ -59,6 +63,8 @@ class SqlTransaction:
             Applications(conn),
             OutboxStore(conn),
             KeyLog(conn),
+            Files(conn),
+            MailStore(conn),
         )
 
 

@@ -260,3 +260,76 @@ kt_pending = Table(
     Column("signed", LargeBinary, nullable=True),  # the whole object, once signed
     Index("ix_kt_pending_grp", "grp", "id"),
 )
+
+# The encrypted message store (docs/PROTOCOL.md §6, §7). A message is stored once, as the
+# envelope the sender's client made; each member who holds it (recipients, the sender's Sent
+# copy) has a mailbox row. The server sees only what the envelope header shows (sender,
+# recipients, sizes, times) and the flags members set.
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(32), primary_key=True),  # msg_id, hex
+    Column("sender_id", String(32), ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("origin", String(8), nullable=False),  # "web" or "smtp"
+    Column("size", Integer, nullable=False),
+    Column("envelope", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+mailbox = Table(
+    "mailbox",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("member_id", String(32), ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("msg_id", String(32), ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("folder", String(16), nullable=False),  # inbox, sent, archive, trash
+    Column("unread", Integer, nullable=False),
+    Column("starred", Integer, nullable=False),
+    Column("thread", String(64), nullable=True),  # an opaque tag the member's own client sets
+    Column("received_at", UTCDateTime(), nullable=False),
+    Index("ix_mailbox_folder", "member_id", "folder", "id"),
+    Index("uq_mailbox_member_msg", "member_id", "msg_id", unique=True),
+)
+
+drafts = Table(
+    "drafts",
+    metadata,
+    Column("member_id", String(32), ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("slot", String(32), primary_key=True),  # the client's id for the draft
+    Column("envelope", LargeBinary, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Evidence attachments (docs/PROTOCOL.md §8): ciphertext chunks in the blob store, checked on
+# upload against the manifest the owner declared. The server sees sizes, counts, hashes of
+# ciphertext and who may download; never a key, a name or a byte of plaintext.
+files = Table(
+    "files",
+    metadata,
+    Column("id", String(32), primary_key=True),  # file_id, hex (the client's random 16 bytes)
+    Column("owner_id", String(32), ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("n_chunks", Integer, nullable=False),
+    Column("chunk_size", Integer, nullable=False),
+    Column("plain_size", BigInteger, nullable=False),
+    Column("manifest", LargeBinary, nullable=False),  # h_0 ‖ h_1 ‖ … (32 bytes each, §8.2)
+    Column("status", String(16), nullable=False),  # uploading, committed
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("committed_at", UTCDateTime(), nullable=True),
+    Index("ix_files_owner", "owner_id"),
+)
+
+file_chunks = Table(
+    "file_chunks",
+    metadata,
+    Column("file_id", String(32), ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("size", Integer, nullable=False),  # the stored blob's length
+)
+
+file_access = Table(
+    "file_access",
+    metadata,
+    Column("file_id", String(32), ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
+    Column("member_id", String(32), ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_file_access_member", "member_id"),
+)

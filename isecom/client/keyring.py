@@ -57,13 +57,25 @@ class KeyRing:
         return await client.get(path)
 
     async def fetch(
-        self, client: Client, *, email: str | None = None, member_id: str | None = None, now: int | None = None
+        self,
+        client: Client,
+        *,
+        email: str | None = None,
+        member_id: str | None = None,
+        now: int | None = None,
+        signed_at: int | None = None,
     ) -> keytrans.Verified:
-        """The member's verified current keys, or ``KeyProblem`` saying why they cannot be used."""
-        answer = await self.lookup(client, email=email, member_id=member_id)
-        return await self.verify(client, answer, now=now)
+        """The member's verified current keys, or ``KeyProblem`` saying why they cannot be used.
 
-    async def verify(self, client: Client, answer: dict[str, Any], *, now: int | None = None) -> keytrans.Verified:
+        ``signed_at``: checking a signature made then (reading mail), so a revocation that
+        takes effect later, or a membership that ended later, does not count against it.
+        """
+        answer = await self.lookup(client, email=email, member_id=member_id)
+        return await self.verify(client, answer, now=now, signed_at=signed_at)
+
+    async def verify(
+        self, client: Client, answer: dict[str, Any], *, now: int | None = None, signed_at: int | None = None
+    ) -> keytrans.Verified:
         if answer.get("pending"):
             raise self.problem("pending")
         try:
@@ -92,9 +104,10 @@ class KeyRing:
         if newest < self.seen.get(uid, -1):
             raise self.problem("replay")
         self.seen[uid] = newest
-        if verified.revoked is not None:
+        at = signed_at if signed_at is not None else (int(time.time()) if now is None else now)
+        if verified.revoked is not None and (signed_at is None or verified.revoked.effective <= signed_at):
             raise self.problem("revoked")
-        if not verified.usable(int(time.time()) if now is None else now):
+        if at > verified.approval.not_after:
             raise self.problem("expired")
         pinned = self.verified.get(uid)
         if pinned is not None and pinned != verified.keys.sig_pk:

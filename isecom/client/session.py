@@ -97,6 +97,15 @@ class Client:
         """A GET of this instance's JSON API (with the session cookie)."""
         return await self._call("GET", path)
 
+    async def http_patch(self, path: str, body: dict[str, Any]) -> Any:
+        return await self._call("PATCH", path, body)
+
+    async def http_put(self, path: str, body: dict[str, Any]) -> Any:
+        return await self._call("PUT", path, body)
+
+    async def http_delete(self, path: str) -> Any:
+        return await self._call("DELETE", path)
+
     async def post(self, path: str, body: dict[str, Any]) -> Any:
         """A POST to this instance's JSON API (session cookie, Origin and CSRF token)."""
         return await self._call("POST", path, body)

@@ -49,3 +49,29 @@ def sha256(data: bytes) -> bytes:
 def equal(a: bytes, b_: bytes) -> bool:
     """Constant-time comparison (sodium_memcmp)."""
     return len(a) == len(b_) and bool(b.sodium_memcmp(a, b_))
+
+
+class H256Stream:
+    """Streaming unkeyed BLAKE2b-256: ``update`` piece by piece, then ``digest`` equals ``h256(whole)``.
+
+    For checking a chunk blob against its manifest hash (docs/PROTOCOL.md §8.2) while it is
+    received, without holding it in memory.
+    """
+
+    __slots__ = ("_done", "_state")
+
+    def __init__(self) -> None:
+        self._state = b.crypto_generichash_blake2b_init(digest_size=32)
+        self._done = False
+
+    def update(self, data: bytes) -> None:
+        if self._done:
+            raise ValueError("the hash is already final")
+        b.crypto_generichash_blake2b_update(self._state, data)
+
+    def digest(self) -> bytes:
+        if self._done:
+            raise ValueError("the hash is already final")
+        self._done = True
+        out: bytes = b.crypto_generichash_blake2b_final(self._state)
+        return out

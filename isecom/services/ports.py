@@ -335,6 +335,60 @@ NodesNeeded = Callable[[list[int], int], Collection[tuple[int, int]]]
 RelatedLeaves = Callable[[list[tuple[int, bytes]]], Collection[int]]
 
 
+FOLDERS = ("inbox", "sent", "archive", "trash")
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxEntry:
+    """One message in one member's mailbox: what the server knows (never the content)."""
+
+    id: int  # the row id, the paging cursor
+    member_id: MemberId
+    msg_id: str
+    folder: str
+    unread: bool
+    starred: bool
+    thread: str | None
+    received_at: datetime
+    size: int
+    sender_id: MemberId
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    slot: str
+    envelope: bytes
+    updated_at: datetime
+
+
+class MailboxRepository(Protocol):
+    async def add_message(
+        self, msg_id: str, sender_id: MemberId, origin: str, envelope: bytes, created_at: datetime
+    ) -> bool:
+        """False when ``msg_id`` exists already (nothing written)."""
+        ...
+
+    async def envelope(self, msg_id: str) -> bytes | None: ...
+    async def add_entries(self, msg_id: str, entries: list[tuple[MemberId, str, bool]], received_at: datetime) -> None:
+        """(member, folder, unread) rows for a stored message."""
+        ...
+
+    async def entry(self, member_id: MemberId, msg_id: str) -> MailboxEntry | None: ...
+    async def page(self, member_id: MemberId, folder: str, before: int | None, limit: int) -> list[MailboxEntry]: ...
+    async def update(self, member_id: MemberId, msg_id: str, values: dict[str, object]) -> bool: ...
+    async def remove(self, member_id: MemberId, msg_ids: list[str]) -> int: ...
+    async def in_folder(self, member_id: MemberId, folder: str) -> list[str]: ...
+    async def drop_orphans(self, msg_ids: list[str]) -> int:
+        """Delete the messages no mailbox holds any more; how many went."""
+        ...
+
+    async def unread_counts(self, member_id: MemberId) -> dict[str, int]: ...
+    async def put_draft(self, member_id: MemberId, slot: str, envelope: bytes, when: datetime) -> None: ...
+    async def drafts(self, member_id: MemberId) -> list[Draft]: ...
+    async def delete_draft(self, member_id: MemberId, slot: str) -> bool: ...
+
+
 class Transaction(Protocol):
     """One database transaction; committed when the ``async with`` block ends."""
 
@@ -358,6 +412,10 @@ class Transaction(Protocol):
     def outbox(self) -> Outbox: ...
     @property
     def keylog(self) -> KeyLogRepository: ...
+    @property
+    def files(self) -> FileRepository: ...
+    @property
+    def mail(self) -> MailboxRepository: ...
 
 
 class Store(Protocol):
@@ -400,3 +458,56 @@ class BlobStore(Protocol):
     async def exists(self, blob_id: str) -> bool: ...
     async def delete(self, blob_id: str) -> bool: ...
     async def check_writable(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """A declared evidence file (docs/PROTOCOL.md §8): sizes and status, not the manifest."""
+
+    id: str  # 32 lower-case hex digits
+    owner_id: MemberId
+    n_chunks: int
+    chunk_size: int
+    plain_size: int
+    status: str  # "uploading" or "committed"
+    created_at: datetime
+    committed_at: datetime | None = None
+
+
+class FileRepository(Protocol):
+    """Files, their stored chunks and who may download them. Access is decided by the caller's
+    scoped look-ups: ``owned`` (the owner, any status) and ``readable`` (the owner, or a member
+    granted access to a committed file)."""
+
+    async def add(self, record: FileRecord, manifest: bytes) -> None:
+        """Insert; ``Conflict`` when the id is taken."""
+        ...
+
+    async def get(self, file_id: str) -> FileRecord | None:
+        """Unscoped: only for telling a re-declaration from a taken id."""
+        ...
+
+    async def owned(self, owner_id: MemberId, file_id: str) -> FileRecord | None: ...
+    async def readable(self, member_id: MemberId, file_id: str) -> FileRecord | None: ...
+    async def manifest(self, file_id: str) -> bytes: ...
+    async def chunk_hash(self, file_id: str, index: int) -> bytes:
+        """h_index, read without loading the whole manifest."""
+        ...
+
+    async def chunks(self, file_id: str) -> dict[int, int]:
+        """Stored chunks: index -> blob size."""
+        ...
+
+    async def add_chunk(self, file_id: str, index: int, size: int) -> bool:
+        """Record a stored chunk; False when it was already recorded."""
+        ...
+
+    async def commit(self, file_id: str, when: datetime) -> None: ...
+    async def delete(self, file_id: str) -> None: ...
+    async def usage(self, owner_id: MemberId) -> int:
+        """Blob bytes the owner's files take or will take once complete (declared sizes)."""
+        ...
+
+    async def grant(self, file_id: str, member_ids: Collection[MemberId]) -> None:
+        """Let members download a file; existing grants are kept."""
+        ...

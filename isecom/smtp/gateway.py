@@ -1,19 +1,28 @@
 """The aiosmtpd handler and server, on the application's own event loop.
 
-Today the gateway refuses relaying and unknown recipients at RCPT (550) and
-answers DATA with a temporary 451: sealing inbound mail to the recipients'
-keys arrives with the SMTP gateway issue, and a 4xx makes the sending server
-keep the message and retry, so nothing is lost in the meantime.
+What is real: STARTTLS with the configured certificate (required in
+production), SIZE and the other limits, the sender policy at MAIL (agency
+domain plus relay network or SMTP AUTH, per member country), recipients at
+RCPT (members of our domains and of a country the sender is admitted for;
+never relay), and a refusal of messages with bare CR or LF line endings (SMTP
+smuggling). What is not yet: sealing. DATA for an otherwise acceptable
+message is answered with a temporary 451, so the sending server keeps the
+message and retries and nothing is lost until sealing arrives.
+
+Logs carry commands, reply codes and counts: never addresses, content or
+credentials. aiosmtpd's own logger is stripped to its bare format strings.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from isecom.config import SmtpSettings
 from isecom.errors import IsecomError
 from isecom.services import inbound
 from isecom.services.ports import Store
@@ -23,54 +32,170 @@ log = logging.getLogger("isecom.smtp")
 # The one table from domain error code to SMTP reply.
 REPLIES: dict[str, str] = {
     "not_found": "550 5.1.1 No such recipient here",
+    "auth.forbidden": "550 5.7.1 Sender not authorised here",
     "input.invalid": "501 5.1.3 Bad recipient address syntax",
     "input.too_large": "552 5.3.4 Message too big",
     "rate_limited": "451 4.7.1 Too many messages, try again later",
     "unavailable": "451 4.3.0 Temporary failure, try again later",
 }
 DEFAULT_REPLY = "451 4.3.0 Temporary failure, try again later"
-MAX_RECIPIENTS = 100
-MAX_MESSAGE_BYTES = 50 * 1024 * 1024
+TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
+BARE_LINE_ENDING = "550 5.6.0 Message refused: bare CR or LF line ending (RFC 5321 2.3.8)"
+DEFERRED = "451 4.3.2 Inbound mail is not enabled on this server yet, try again later"
+AUTH_ATTEMPTS = 3  # per connection; the fourth AUTH gets 421 and the connection is closed
+_CALLS = {"AUTH": AUTH_ATTEMPTS, "*": 100_000}
 
 
 def reply_for(error: IsecomError) -> str:
     return REPLIES.get(error.code, DEFAULT_REPLY)
 
 
-class Handler:
-    def __init__(self, store: Store, domains: tuple[str, ...]) -> None:
-        self.store = store
-        self.domains = domains
+def _code(reply: str) -> int:
+    return int(reply[:3])
 
-    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+
+class _Envelope(Envelope):
+    """aiosmtpd's envelope plus the sender the policy admitted at MAIL."""
+
+    sender: inbound.Sender | None = None
+
+
+class _Server(SMTP):
+    """aiosmtpd's protocol with our line limit and envelope type."""
+
+    def __init__(self, handler: Handler, *, max_line_bytes: int, **kwargs: Any) -> None:
+        self.line_length_limit = max_line_bytes  # read by SMTP.__init__ for its stream limit
+        super().__init__(handler, **kwargs)
+
+    def _create_envelope(self) -> Envelope:
+        return _Envelope()
+
+
+class Handler:
+    """The policy hooks aiosmtpd calls; each asks the inbound service and renders its answer."""
+
+    def __init__(self, store: Store, settings: SmtpSettings, domains: tuple[str, ...]) -> None:
+        self.store = store
+        self.settings = settings
+        self.domains = domains
+        self.offers_auth = any(rule.auth_user for rule in settings.senders)
+
+    async def handle_EHLO(  # noqa: N802 - aiosmtpd's hook name
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.offers_auth:
+            return responses
+        return [line for line in responses if not line[4:].upper().startswith("AUTH")]
+
+    async def handle_MAIL(  # noqa: N802
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
+        if not isinstance(envelope, _Envelope):  # not our server class: fail closed, sender retries
+            return _refused("MAIL", DEFAULT_REPLY)
+        peer = inbound.parse_peer(session.peer[0] if isinstance(session.peer, tuple) else None)
+        country = session.auth_data if session.authenticated and isinstance(session.auth_data, str) else None
+        try:
+            envelope.sender = inbound.check_sender(self.settings.senders, peer, country, address)
+        except IsecomError as exc:
+            return _refused("MAIL", reply_for(exc), authenticated=country is not None)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 Sender OK"
+
+    async def handle_RCPT(  # noqa: N802
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
-        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
-            return "452 4.5.3 Too many recipients"
+        if not isinstance(envelope, _Envelope) or envelope.sender is None:  # aiosmtpd asks for MAIL first
+            return _refused("RCPT", "503 5.5.1 Need MAIL command")
+        if len(envelope.rcpt_tos) >= self.settings.max_recipients:
+            return _refused("RCPT", TOO_MANY_RECIPIENTS)
         try:
-            email = await inbound.check_recipient(self.store, self.domains, address)
+            email = await inbound.check_recipient(self.store, self.domains, envelope.sender, address)
         except IsecomError as exc:
-            return reply_for(exc)
+            return _refused("RCPT", reply_for(exc))
         envelope.rcpt_tos.append(str(email))
+        envelope.rcpt_options.extend(rcpt_options)
         return "250 2.1.5 Recipient OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
-        log.info("inbound mail deferred", extra={"recipients": len(envelope.rcpt_tos)})
-        return "451 4.3.2 Inbound mail is not enabled on this server yet, try again later"
+        content = envelope.original_content or b""
+        crlf = content.count(b"\r\n")
+        if content.count(b"\n") != crlf or content.count(b"\r") != crlf:
+            return _refused("DATA", BARE_LINE_ENDING, bytes=len(content))
+        log.info("inbound mail deferred", extra={"recipients": len(envelope.rcpt_tos), "bytes": len(content)})
+        return DEFERRED
+
+    def authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        """SMTP AUTH PLAIN/LOGIN (aiosmtpd offers them only after STARTTLS)."""
+        country = None
+        if isinstance(auth_data, LoginPassword):
+            country = inbound.authenticate(self.settings.senders, auth_data.login, auth_data.password)
+        log.info("smtp auth", extra={"mechanism": mechanism, "ok": country is not None})
+        if country is None:
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=True, auth_data=country)
 
 
-async def start(store: Store, domains: tuple[str, ...], host: str, port: int, hostname: str) -> asyncio.Server:
-    handler = Handler(store, domains)
+def _refused(command: str, reply: str, **counts: Any) -> str:
+    log.info("smtp refused", extra={"command": command, "reply": _code(reply), **counts})
+    return reply
+
+
+class _ContentFree(logging.Filter):
+    """aiosmtpd logs command lines (AUTH blobs, addresses, stray message lines): keep only its format strings."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.args = ()
+        if record.exc_info and record.exc_info[0] is not None:
+            record.msg = f"{record.msg} ({record.exc_info[0].__name__})"
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+def quiet_aiosmtpd() -> None:
+    logger = logging.getLogger("mail.log")
+    if not any(isinstance(f, _ContentFree) for f in logger.filters):
+        logger.addFilter(_ContentFree())
+
+
+def tls_context(settings: SmtpSettings) -> ssl.SSLContext | None:
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
+    return context
+
+
+async def start(
+    store: Store, settings: SmtpSettings, domains: tuple[str, ...], host: str, port: int, hostname: str
+) -> asyncio.Server:
+    quiet_aiosmtpd()
+    handler = Handler(store, settings, domains)
+    context = tls_context(settings)
     loop = asyncio.get_running_loop()
 
-    def factory() -> Any:
-        return SMTP(
+    def factory() -> SMTP:
+        return _Server(
             handler,
+            max_line_bytes=settings.max_line_bytes,
             hostname=hostname,
             ident="isecom ESMTP",
-            data_size_limit=MAX_MESSAGE_BYTES,
+            data_size_limit=settings.max_message_bytes,
             enable_SMTPUTF8=True,
-            timeout=300,
+            decode_data=False,  # 8BITMIME is advertised; content stays bytes
+            tls_context=context,
+            require_starttls=settings.require_tls,
+            timeout=settings.idle_timeout_seconds,
+            auth_require_tls=True,
+            authenticator=handler.authenticate,
+            auth_exclude_mechanism=() if handler.offers_auth else ("PLAIN", "LOGIN"),
+            command_call_limit=_CALLS,
+            loop=loop,
         )
 
     return await loop.create_server(factory, host=host, port=port)

@@ -1,0 +1,224 @@
+"""The encrypted message store: send, list, read, flags, folders, trash, drafts (docs/PROTOCOL.md §6–§7).
+
+The server stores the envelope the sender's client made and reads only its
+header: who sent it, to whom, with which key ids. It checks that the sender is
+the signed-in member, that every recipient is an active member, and that each
+wrap names the recipient's current published encryption key, so a stale or
+swapped key is refused here as well as in the client. Every lookup is scoped
+by the member: a message that is not yours and one that does not exist give
+the same answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass
+
+from isecom.crypto import envelope as env
+from isecom.crypto.errors import CryptoError
+from isecom.crypto.hashing import h256
+from isecom.errors import Conflict, InvalidInput, NotFound, TooLarge
+from isecom.services import keydir
+from isecom.services.ports import FOLDERS, Clock, Draft, MailboxEntry, Member, Store, Transaction
+from isecom.types import MemberId, MemberStatus
+
+PAGE = 50
+MAX_PAGE = 200
+MAX_DRAFTS = 200
+_SLOT = re.compile(r"^[0-9a-f]{32}$")
+_THREAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+# Called inside the send transaction once the message is stored: grant the recipients access
+# to the attachments the message references (the attachments service), or refuse.
+Grant = Callable[[Transaction, Sequence[str], MemberId, Collection[MemberId]], Awaitable[None]]
+
+
+async def _no_files(
+    tx: Transaction, file_ids: Sequence[str], sender: MemberId, recipients: Collection[MemberId]
+) -> None:
+    if file_ids:
+        raise InvalidInput("This server does not accept attachments yet.", field="files")
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    msg_id: str
+    recipients: list[MemberId]  # who got an inbox row (not the sender's Sent copy)
+    created: bool  # False: the same envelope was sent before; nothing new was stored
+
+
+async def send(
+    store: Store,
+    clock: Clock,
+    member: Member,
+    envelope: bytes,
+    *,
+    files: list[str] | None = None,
+    max_bytes: int,
+    grant: Grant = _no_files,
+) -> Sent:
+    """Store a message once and put it in each recipient's inbox and the sender's Sent folder."""
+    if len(envelope) > max_bytes:
+        raise TooLarge(f"A message is at most {max_bytes} bytes; attach large files instead.")
+    try:
+        header, _ = env.parse_header(envelope, draft=False)
+    except CryptoError as exc:
+        raise InvalidInput(
+            f"This is not a message envelope ({exc.check}; PROTOCOL.md §6.1).", field="envelope"
+        ) from None
+    if header.sender_uid.hex() != member.id.value:
+        raise InvalidInput("The envelope names another sender.", field="envelope")
+    msg_id = header.msg_id.hex()
+    now = clock.now()
+    async with store.transaction() as tx:
+        recipients: list[MemberId] = []
+        for entry in header.entries:
+            recipient = MemberId(entry.uid.hex())
+            await _check_key(tx, recipient, entry.enc_kid, sender=recipient == member.id)
+            if recipient != member.id:
+                recipients.append(recipient)
+        if not await tx.mail.add_message(msg_id, member.id, "web", envelope, now):
+            if await tx.mail.envelope(msg_id) == envelope and await tx.mail.entry(member.id, msg_id):
+                return Sent(msg_id, recipients, created=False)  # a retry of a send that was committed
+            raise Conflict("A message with this id exists already; make a new envelope.")
+        await tx.mail.add_entries(msg_id, [(member.id, "sent", False), *[(r, "inbox", True) for r in recipients]], now)
+        await grant(tx, list(files or []), member.id, recipients)
+    return Sent(msg_id, recipients, created=True)
+
+
+async def _check_key(tx: Transaction, member_id: MemberId, enc_kid: bytes, *, sender: bool) -> None:
+    who = "your own copy" if sender else f"recipient {member_id.value}"
+    member = await tx.members.get(member_id)
+    if member is None or member.status is not MemberStatus.ACTIVE:
+        raise InvalidInput(f"The envelope is addressed to {who}, who is not an active member.", field="envelope")
+    found = await keydir.current_statement(tx, member_id)
+    if found is None:
+        raise InvalidInput(f"The envelope is addressed to {who}, who has no published keys.", field="envelope")
+    entry, statement = found
+    if entry.revoke_idx is not None:
+        raise InvalidInput(f"The keys of {who} are revoked; mail to them is refused.", field="envelope")
+    if h256(statement.enc_pk) != enc_kid:
+        raise Conflict(f"The envelope is sealed to a key that is not the current key of {who}; fetch the keys again.")
+
+
+async def page(
+    store: Store, member: Member, folder: str, *, before: int | None = None, limit: int = PAGE
+) -> tuple[list[MailboxEntry], dict[str, int]]:
+    """One page of a folder, newest first (metadata only), and the unread count per folder."""
+    _folder(folder)
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"A page holds 1 to {MAX_PAGE} messages.", field="limit")
+    async with store.read() as tx:
+        entries = await tx.mail.page(member.id, folder, before, limit)
+        counts = await tx.mail.unread_counts(member.id)
+    return entries, counts
+
+
+async def read(store: Store, member: Member, msg_id: str) -> tuple[MailboxEntry, bytes]:
+    """The member's mailbox entry for ``msg_id`` and the envelope (NotFound when not theirs)."""
+    async with store.read() as tx:
+        entry = await tx.mail.entry(member.id, _msg_id(msg_id))
+        data = await tx.mail.envelope(entry.msg_id) if entry else None
+    if entry is None or data is None:
+        raise NotFound("No such message.")
+    return entry, data
+
+
+async def update(
+    store: Store,
+    member: Member,
+    msg_id: str,
+    *,
+    unread: bool | None = None,
+    starred: bool | None = None,
+    folder: str | None = None,
+    thread: str | None = None,
+) -> MailboxEntry:
+    values: dict[str, object] = {}
+    if unread is not None:
+        values["unread"] = int(unread)
+    if starred is not None:
+        values["starred"] = int(starred)
+    if folder is not None:
+        values["folder"] = _folder(folder)
+    if thread is not None:
+        if not _THREAD.match(thread):
+            raise InvalidInput("A thread tag is 1 to 64 characters of A–Z, a–z, 0–9, - and _.", field="thread")
+        values["thread"] = thread
+    if not values:
+        raise InvalidInput("Nothing to change.")
+    async with store.transaction() as tx:
+        if not await tx.mail.update(member.id, _msg_id(msg_id), values):
+            raise NotFound("No such message.")
+        entry = await tx.mail.entry(member.id, msg_id)
+    if entry is None:
+        raise NotFound("No such message.")
+    return entry
+
+
+async def delete(store: Store, member: Member, msg_id: str) -> str:
+    """Move to Trash; a message already in Trash is deleted for good. Returns where it went."""
+    async with store.transaction() as tx:
+        entry = await tx.mail.entry(member.id, _msg_id(msg_id))
+        if entry is None:
+            raise NotFound("No such message.")
+        if entry.folder != "trash":
+            await tx.mail.update(member.id, entry.msg_id, {"folder": "trash"})
+            return "trash"
+        await tx.mail.remove(member.id, [entry.msg_id])
+        await tx.mail.drop_orphans([entry.msg_id])
+    return "deleted"
+
+
+async def empty_trash(store: Store, member: Member) -> int:
+    """Delete everything in Trash; a message no mailbox holds any more is deleted from the server."""
+    async with store.transaction() as tx:
+        ids = await tx.mail.in_folder(member.id, "trash")
+        removed = await tx.mail.remove(member.id, ids)
+        await tx.mail.drop_orphans(ids)
+    return removed
+
+
+async def save_draft(store: Store, clock: Clock, member: Member, slot: str, envelope: bytes, *, max_bytes: int) -> None:
+    """Keep the latest encrypted draft in ``slot`` (PROTOCOL.md §7: sealed to its author only)."""
+    if not _SLOT.match(slot):
+        raise InvalidInput("A draft slot is 32 lower-case hexadecimal digits.", field="slot")
+    if len(envelope) > max_bytes:
+        raise TooLarge(f"A draft is at most {max_bytes} bytes.")
+    try:
+        header, _ = env.parse_header(envelope, draft=True)
+    except CryptoError as exc:
+        raise InvalidInput(f"This is not a draft envelope ({exc.check}; PROTOCOL.md §7).", field="envelope") from None
+    if header.sender_uid.hex() != member.id.value or header.entries[0].uid != header.sender_uid:
+        raise InvalidInput("A draft is sealed to its author only.", field="envelope")
+    async with store.transaction() as tx:
+        existing = await tx.mail.drafts(member.id)
+        if len(existing) >= MAX_DRAFTS and all(d.slot != slot for d in existing):
+            raise TooLarge(f"You have {MAX_DRAFTS} drafts; send or delete some first.")
+        await tx.mail.put_draft(member.id, slot, envelope, clock.now())
+
+
+async def drafts(store: Store, member: Member) -> list[Draft]:
+    async with store.read() as tx:
+        return await tx.mail.drafts(member.id)
+
+
+async def delete_draft(store: Store, member: Member, slot: str) -> None:
+    if not _SLOT.match(slot):
+        raise NotFound("No such draft.")
+    async with store.transaction() as tx:
+        if not await tx.mail.delete_draft(member.id, slot):
+            raise NotFound("No such draft.")
+
+
+def _folder(folder: str) -> str:
+    if folder not in FOLDERS:
+        raise InvalidInput(f"Unknown folder {folder!r} (one of: {', '.join(FOLDERS)}).", field="folder")
+    return folder
+
+
+def _msg_id(msg_id: str) -> str:
+    if not isinstance(msg_id, str) or not _SLOT.match(msg_id):
+        raise NotFound("No such message.")
+    return msg_id
