@@ -137,6 +137,9 @@ async def serve(config: Config, *, stop: asyncio.Event | None = None) -> None:
                     config.smtp.host,
                     config.smtp.port,
                     config.mail_domains[0],
+                    clock=context.clock,
+                    gateway=context.gateway,
+                    publish=context.live.publish,
                 ),
             )
             delivery = asyncio.create_task(make_mailer(context).run(), name="outbox")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from isecom.config import Config
 from isecom.crypto import keytrans
+from isecom.crypto.gateway import Gateway, gateway_seed
 from isecom.services import keydir, live
 from isecom.services.ports import BlobStore, Clock, Store
 
@@ -27,3 +28,8 @@ class Context:
             root_seed=self.config.root_seed,
             log_seed=keytrans.log_key_seed(self.config.server_key),
         )
+
+    @property
+    def gateway(self) -> Gateway:
+        """The SMTP gateway's signing key (PROTOCOL.md §6.6), derived from the server key."""
+        return Gateway(gateway_seed(self.config.server_key))

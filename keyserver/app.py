@@ -23,7 +23,7 @@ from isecom.crypto.encoding import b64d, b64e
 from isecom.crypto.errors import CryptoError
 from isecom.errors import InvalidInput
 from isecom.http_keys import MEMBER
-from isecom.services import keylookup, keysigned, revocations
+from isecom.services import inbound, keylookup, keysigned, revocations
 from isecom.types import Country, Email, MemberId
 
 routes = web.RouteTableDef()
@@ -90,6 +90,18 @@ async def member_keys(request: web.Request) -> web.Response:
     context = _context(request)
     member_id = MemberId.parse(request.match_info["member_id"])
     return web.json_response(_history_json(await keylookup.history(context.store, member_id)))
+
+
+@routes.get("/v1/gateway")
+async def gateway_key(request: web.Request) -> web.Response:
+    """The SMTP gateway's signing key: certified by the log key, whose certificate the root signed (§6.6)."""
+    context = _context(request)
+    found = await inbound.gateway_key(
+        context.store, context.config.public_url, context.authority.log_keys[1], context.gateway
+    )
+    return web.json_response(
+        {"origin": found.origin, "log_key": b64e(found.log_key), "certificate": b64e(found.certificate)}
+    )
 
 
 @routes.get("/v1/lookup")

@@ -21,6 +21,7 @@ from typing import Any
 import trustme
 
 from isecom.config import SenderRule, SmtpSettings
+from isecom.crypto.gateway import Gateway, gateway_seed
 from isecom.services import demo
 from isecom.smtp import gateway
 from isecom.types import Country
@@ -79,6 +80,8 @@ class Harness:
 
     def __init__(self, folder: Path) -> None:
         self.tls = make_tls(folder)
+        self.clock = FakeClock()
+        self.gateway = Gateway(gateway_seed(secrets.token_bytes(32)))
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="smtp-gateway", daemon=True)
         self.thread.start()
@@ -107,7 +110,11 @@ class Harness:
     def serve(self, **overrides: Any) -> Iterator[int]:
         """``with harness.serve(max_recipients=2) as port:`` — a gateway for one test."""
         settings = self.settings(**overrides)
-        server: asyncio.Server = self.run(gateway.start(self.store, settings, DOMAINS, "127.0.0.1", 0, HOSTNAME))
+        server: asyncio.Server = self.run(
+            gateway.start(
+                self.store, settings, DOMAINS, "127.0.0.1", 0, HOSTNAME, clock=self.clock, gateway=self.gateway
+            )
+        )
         try:
             yield int(server.sockets[0].getsockname()[1])
         finally:

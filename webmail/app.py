@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from isecom.context import Context
-from webmail import admin_api, api, auth_api, files_api, mail_api, membership_api, pages, static
+from webmail import admin_api, api, auth_api, files_api, mail_api, membership_api, openapi, pages, static
 from webmail.assets import Assets
 from webmail.i18n import Catalogs
 from webmail.keys import ASSETS, CATALOGS, CONTEXT, JINJA
@@ -29,6 +29,7 @@ def create_app(context: Context, assets: Assets | None = None) -> web.Applicatio
     app.add_routes(admin_api.routes)
     app.add_routes(mail_api.routes)
     app.add_routes(files_api.routes)
+    app.add_routes(openapi.routes)
     app.add_routes(static.routes)
     app.on_response_prepare.append(security_headers)
     return app

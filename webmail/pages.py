@@ -1,5 +1,5 @@
 """HTML pages: landing, applying, sign-in, recovery, activation, home, password change, key renewal, reviewing
-applications, administration, the key directory and contacts, language."""
+applications, administration, the key directory and contacts, the mailbox, language."""
 
 from __future__ import annotations
 
@@ -129,6 +129,14 @@ async def contact(request: web.Request) -> web.Response:
     except InvalidInput:
         raise web.HTTPNotFound() from None
     return render(request, "contact.html", member=request[MEMBER], contact_id=contact_id.value)
+
+
+@routes.get("/mail", name="mail")
+async def mail(request: web.Request) -> web.Response:
+    """The mailbox, one page: mail.js unlocks the keys with the password, keeps them in memory
+    and opens, writes and seals every message in the browser; the server sends ciphertext only."""
+    member = request[MEMBER]
+    return render(request, "mail.html", member=member, countries=i18n.countries(language(request)))
 
 
 @routes.get("/lang/{code}", name="language")

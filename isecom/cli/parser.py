@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from isecom import __version__
 from isecom.cli import admin, client, rootkey, server
+from isecom.crypto.payload import HANDLING
 
 
 def _data(parser: argparse.ArgumentParser) -> None:
@@ -111,4 +113,84 @@ def build_parser() -> argparse.ArgumentParser:
     sign_in.add_argument("--password-file", type=Path, required=True)
     sign_in.add_argument("--totp-secret-file", type=Path, required=True)
     sign_in.set_defaults(run=client.sign_in)
+    _mail_commands(client_parser, client_commands)
     return parser
+
+
+CLIENT_HELP = """\
+Mail commands act as one member: --server URL --email ADDRESS, with --password-file and
+--totp-secret-file (the password and the TOTP code are asked for when these are not given).
+These options may come before or after the command.
+
+Trust: the platform root key comes from the server's GET /keys/ on first use and is pinned
+in the state file, unless given with --root-key HEX. First use therefore trusts the server;
+compare the printed key with one from the platform operators, or pass --root-key. If the
+server's root key ever changes, every command refuses to run.
+
+The state file (mode 0600; default: next to the TOTP secret file, TOTP_FILE.state.json)
+remembers the root key, the key log checkpoint, the log entries seen and the keys you
+verified, and the session cookie, so later runs need the password but no new TOTP code.
+It holds no keys and no password.
+"""
+
+
+def _member_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """The same options on ``client`` and on each mail command (SUPPRESS keeps an earlier value)."""
+    default: Any = None if top else argparse.SUPPRESS
+    parser.add_argument("--server", metavar="URL", default=default, help="the instance, https://host")
+    parser.add_argument("--email", metavar="ADDRESS", default=default, help="the member's address")
+    parser.add_argument("--password-file", type=Path, metavar="F", default=default)
+    parser.add_argument("--totp-secret-file", type=Path, metavar="F", default=default)
+    parser.add_argument(
+        "--root-key",
+        metavar="HEX",
+        default=default,
+        help="the platform root public key (instead of trusting the server)",
+    )
+    parser.add_argument("--state-file", type=Path, metavar="F", default=default, help="where to remember state")
+
+
+def _mail_commands(client_parser: argparse.ArgumentParser, commands: argparse._SubParsersAction[Any]) -> None:
+    client_parser.description = CLIENT_HELP
+    client_parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    _member_options(client_parser, top=True)
+
+    def command(name: str, text: str, run: Any) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = commands.add_parser(
+            name,
+            help=text,
+            description=f"{text}\n\n{CLIENT_HELP}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _member_options(sub, top=False)
+        sub.add_argument("--json", action="store_true", help="stable machine-readable output on stdout")
+        sub.set_defaults(run=run)
+        return sub
+
+    command("login", "sign in with password and TOTP; remember the session and pin the root key", client.login)
+    send = command("send", "encrypt, sign and send a message; prints its id", client.send)
+    send.add_argument("--to", action="append", required=True, metavar="ADDRESS", help="repeatable")
+    send.add_argument("--cc", action="append", default=[], metavar="ADDRESS", help="repeatable")
+    send.add_argument("--subject", required=True)
+    send.add_argument("--body-file", type=Path, required=True, metavar="F", help="UTF-8 text; - for stdin")
+    send.add_argument(
+        "--attach", action="append", type=Path, default=[], metavar="FILE", help="repeatable; encrypted in chunks"
+    )
+    send.add_argument("--handling", default="H1", choices=sorted(HANDLING), help="handling code (default H1)")
+    listing = command("list", "a page of a folder, newest first, each message opened and verified", client.list_folder)
+    listing.add_argument("--folder", default="inbox", help="inbox, sent, archive, trash … (default inbox)")
+    listing.add_argument("--limit", type=int, default=50, help="messages per page (default 50)")
+    read = command("read", "open and verify a message; mark it read", client.read)
+    read.add_argument("id", help="the message id")
+    read.add_argument(
+        "--save-attachments", type=Path, metavar="DIR", help="download, decrypt and verify every attachment into DIR"
+    )
+    reply = command("reply", "reply to the sender (--all: to every recipient too)", client.reply)
+    reply.add_argument("id", help="the message id")
+    reply.add_argument("--all", action="store_true", help="reply to everyone, every jurisdiction kept")
+    reply.add_argument("--body-file", type=Path, required=True, metavar="F", help="UTF-8 text; - for stdin")
+    forward = command("forward", "forward with the same attachments (nothing uploaded again)", client.forward)
+    forward.add_argument("id", help="the message id")
+    forward.add_argument("--to", action="append", required=True, metavar="ADDRESS", help="repeatable")
+    forward.add_argument("--cc", action="append", default=[], metavar="ADDRESS", help="repeatable")
+    forward.add_argument("--body-file", type=Path, metavar="F", help="a note above the forwarded message")

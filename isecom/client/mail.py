@@ -14,8 +14,9 @@ from typing import Any
 
 from isecom.client.keyring import KeyRing
 from isecom.client.session import Client
-from isecom.crypto import envelope, payload
+from isecom.crypto import envelope, gateway, keytrans, payload
 from isecom.crypto.encoding import b64d, b64e
+from isecom.crypto.errors import CryptoError
 
 
 class NotSignedIn(Exception):
@@ -88,6 +89,33 @@ class Message:
     payload_bytes: bytes
     envelope: bytes
 
+    @property
+    def smtp(self) -> bool:
+        """Arrived by SMTP: sealed by the gateway, not end-to-end encrypted (PROTOCOL.md §6.6)."""
+        return self.payload.get("type") == "smtp"
+
+    @property
+    def raw(self) -> bytes | None:
+        """The original message bytes (RFC 5322, as received) of SMTP mail; None for web mail."""
+        return b64d(self.payload["raw"]) if self.smtp else None
+
+
+async def gateway_key(client: Client, ring: KeyRing) -> bytes:
+    """The SMTP gateway's signing key, verified: root → log key certificate → gateway certificate."""
+    answer = await client.get("/keys/v1/gateway")
+    try:
+        log_key = keytrans.parse_log_key(b64d(answer["log_key"]), ring.root_pk)
+        if log_key.origin != ring.origin:
+            raise CryptoError("origin")
+        if ring.log_pk is not None and log_key.log_pk != ring.log_pk:
+            raise CryptoError("log")
+        log_pk = log_key.log_pk
+        return gateway.parse_certificate(b64d(answer["certificate"]), log_pk=log_pk, origin=ring.origin)
+    except CryptoError as exc:
+        raise ring.problem(exc.check) from None
+    except (KeyError, TypeError):
+        raise ring.problem("format") from None
+
 
 async def read(client: Client, ring: KeyRing, msg_id: str) -> Message:
     """Fetch and open a message: the sender's signing key is verified in the key log first."""
@@ -95,7 +123,10 @@ async def read(client: Client, ring: KeyRing, msg_id: str) -> Message:
         raise NotSignedIn("sign in first")
     answer = await client.get(f"/api/v1/messages/{msg_id}")
     data = b64d(answer["envelope"])
-    header, _ = envelope.parse_header(data, draft=False)
+    header, _ = envelope.parse_header(data, draft=False, smtp=True)
+    if header.magic == envelope.SMTP_MAGIC:
+        opened = envelope.open_smtp(data, client.signed.identity, await gateway_key(client, ring))
+        return Message(answer["message"], opened.payload, opened.payload_bytes, data)
     # The sender's key as it was when the message was sent: a later revocation does not undo it.
     sent_at = int(answer["message"]["received_at_epoch"])
     sender = await ring.fetch(client, member_id=header.sender_uid.hex(), signed_at=sent_at)

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from yarl import URL
 
 from isecom.auth import two_factor
 from isecom.crypto import keys, keytrans
@@ -96,6 +97,57 @@ class Client:
     async def get(self, path: str) -> Any:
         """A GET of this instance's JSON API (with the session cookie)."""
         return await self._call("GET", path)
+
+    async def put_octets(self, path: str, data: bytes) -> int:
+        """A PUT of raw bytes (an encrypted attachment chunk); the HTTP status."""
+        headers = {"Content-Type": "application/octet-stream", "Origin": self.origin}
+        if self.csrf_token:
+            headers["X-CSRF-Token"] = self.csrf_token
+        async with self._http.put(self.origin + path, data=data, headers=headers) as response:
+            if response.status >= 400:
+                await self._refuse(response)
+            return response.status
+
+    async def get_octets(self, path: str) -> bytes:
+        """A GET of raw bytes (one encrypted chunk, at most 16 MiB + 40)."""
+        async with self._http.get(self.origin + path, headers={"Origin": self.origin}) as response:
+            if response.status >= 400:
+                await self._refuse(response)
+            return await response.read()
+
+    async def _refuse(self, response: aiohttp.ClientResponse) -> None:
+        try:
+            data = await response.json(content_type=None)
+        except ValueError:
+            data = None
+        error = data.get("error", {}) if isinstance(data, dict) else {}
+        raise ClientError(response.status, error.get("code", "?"), error.get("message", ""))
+
+    def session_cookies(self) -> dict[str, str]:
+        """The cookies this client holds for its server (to resume the session in a later run)."""
+        return {name: morsel.value for name, morsel in self._http.cookie_jar.filter_cookies(URL(self.origin)).items()}
+
+    def restore_cookies(self, cookies: dict[str, str]) -> None:
+        self._http.cookie_jar.update_cookies(cookies, URL(self.origin))
+
+    async def unlock(self, password: str) -> SignedIn:
+        """With a session resumed from cookies: unwrap the keys again with the password (no TOTP).
+
+        The wrap comes from ``/api/v1/account/keys``, as a reloaded browser page gets it.
+        """
+        current = await self.session()
+        member = current["member"]
+        pre = await self._call("POST", "/api/v1/auth/prelogin", {"username": member["email"].lower()})
+        derived = await asyncio.to_thread(keys.derive_password_keys, password, b64d(pre["salt"]), pre["params"])
+        held = await self._call("GET", "/api/v1/account/keys")
+        try:
+            identity, version = keys.unwrap_bundle(
+                b64d(held["wrapped_bundle"]), derived.kek, uid=bytes.fromhex(member["id"]), kind=keys.WRAP_PASSWORD
+            )
+        except CryptoError:
+            raise ClientError(0, "auth.password", "The password does not open this account's keys.") from None
+        self.signed = SignedIn(member, identity, current["csrf_token"], version)
+        return self.signed
 
     async def http_patch(self, path: str, body: dict[str, Any]) -> Any:
         return await self._call("PATCH", path, body)

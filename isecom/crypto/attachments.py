@@ -172,6 +172,17 @@ def open_chunk(descriptor: Descriptor, hashes: list[bytes], index: int, blob: by
     check_manifest(descriptor, hashes)
     if not equal(chunk_hash(blob), hashes[index]):
         raise CryptoError("manifest")
+    return decrypt_chunk(descriptor, index, blob)
+
+
+def decrypt_chunk(descriptor: Descriptor, index: int, blob: bytes) -> bytes:
+    """One chunk's format and decryption (§8.4 steps 1 and 3), for a streaming reader that
+    does not hold the chunk hashes yet: it collects ``chunk_hash(blob)`` of every chunk, calls
+    ``check_manifest`` and checks the SHA-256 at the end, and discards its output unless
+    both pass (§8.4 step 5)."""
+    descriptor.check()
+    if len(blob) != OVERHEAD + descriptor.plain_length(index):
+        raise CryptoError("format")
     ad = chunk_ad(descriptor.file_id, index, descriptor.n_chunks, descriptor.size, descriptor.chunk_size)
     try:
         plain: bytes = b.crypto_aead_xchacha20poly1305_ietf_decrypt(blob[24:], ad, blob[:24], descriptor.file_key)

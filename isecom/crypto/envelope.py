@@ -3,13 +3,15 @@
 ``seal`` encrypts a payload once under a random content key, wraps that key for
 every recipient and for the sender's own copy, and signs header and payload
 inside the ciphertext. ``open_envelope`` runs the checks of §6.5 in order and
-returns plaintext only when every one has passed.
+returns plaintext only when every one has passed. ``seal_smtp``/``open_smtp``
+are the same envelope for mail that arrived over SMTP (§6.6): magic "ISS1",
+signed by the gateway key, no sender entry.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import nacl.bindings as b
 import nacl.exceptions
@@ -23,6 +25,8 @@ from isecom.crypto.keys import Identity, Random, random_bytes
 
 MESSAGE_MAGIC = b"ISM1"
 DRAFT_MAGIC = b"ISD1"
+SMTP_MAGIC = b"ISS1"
+GATEWAY_UID = bytes(16)  # the SMTP gateway's fixed uid (§6.6); never a member's
 SUITE = 0x01
 FIXED = 79  # bytes before the entries
 ENTRY = 144
@@ -31,8 +35,19 @@ TAIL = 32 + 24  # key_commit and nonce
 MAX_ENTRIES = 500
 MIN_CT = padding.MIN_PADDED + 64 + 16
 MAX_CT = 64 * 1024 * 1024
+MAX_SMTP_CT = 128 * 1024 * 1024  # a 64 MiB raw message in base64url, padded
 SIG_CONTEXT = b"ISEC-v1-msg-sig\0"
+SMTP_SIG_CONTEXT = b"ISEC-v1-smtp-sig"
 COMMIT_CONTEXT = b"ISEC-v1-key-commitment"
+
+
+class Signer(Protocol):
+    @property
+    def uid(self) -> bytes: ...
+    @property
+    def sig_kid(self) -> bytes: ...
+    @property
+    def sig_sk(self) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +92,8 @@ def commitment(cek: bytes, msg_id: bytes) -> bytes:
 
 
 def signature_input(header_raw: bytes, padded: bytes) -> bytes:
-    return SIG_CONTEXT + h512(header_raw) + h512(padded)
+    context = SMTP_SIG_CONTEXT if header_raw[:4] == SMTP_MAGIC else SIG_CONTEXT
+    return context + h512(header_raw) + h512(padded)
 
 
 def header_bytes(
@@ -85,7 +101,7 @@ def header_bytes(
     magic: bytes,
     msg_id: bytes,
     created_ms: int,
-    sender: Identity,
+    sender: Signer,
     entries: list[Entry],
     key_commit: bytes,
     nonce: bytes,
@@ -131,7 +147,31 @@ def seal(
     return finish(header, cek, nonce, payload, sender)
 
 
-def finish(header: bytes, cek: bytes, nonce: bytes, payload: bytes, sender: Identity) -> bytes:
+def seal_smtp(
+    gateway: Signer, recipients: list[Recipient], payload: bytes, *, created_ms: int, rng: Random = random_bytes
+) -> bytes:
+    """Seal mail that arrived over SMTP (a ``type: "smtp"`` payload) to its recipients, signed by the gateway."""
+    msg_id, cek, nonce = rng(16), rng(32), rng(24)
+    if gateway.uid != GATEWAY_UID or any(r.uid == GATEWAY_UID for r in recipients):
+        raise ValueError("the gateway signs as the gateway uid and is never a recipient")
+    if not 1 <= len({r.uid for r in recipients}) == len(recipients) <= MAX_ENTRIES:
+        raise ValueError("recipients must be distinct, 1 to 500")
+    entries = sorted(
+        (Entry(r.uid, r.kid, wrap_key(cek, msg_id, r.enc_pk)) for r in recipients), key=lambda e: (e.uid, e.enc_kid)
+    )
+    header = header_bytes(
+        magic=SMTP_MAGIC,
+        msg_id=msg_id,
+        created_ms=created_ms,
+        sender=gateway,
+        entries=entries,
+        key_commit=commitment(cek, msg_id),
+        nonce=nonce,
+    )
+    return finish(header, cek, nonce, payload, gateway)
+
+
+def finish(header: bytes, cek: bytes, nonce: bytes, payload: bytes, sender: Signer) -> bytes:
     """Sign and encrypt under a prepared header (the vector generator also builds hostile headers)."""
     padded = padding.pad(payload)
     signed: bytes = b.crypto_sign(signature_input(header, padded), sender.sig_sk)
@@ -139,15 +179,18 @@ def finish(header: bytes, cek: bytes, nonce: bytes, payload: bytes, sender: Iden
     return header + be32(len(ct)) + ct
 
 
-def parse_header(envelope: bytes, *, draft: bool | None = None) -> tuple[Header, bytes]:
+def parse_header(envelope: bytes, *, draft: bool | None = None, smtp: bool = False) -> tuple[Header, bytes]:
     """Step 1 (version, then format): strict framing; returns the header and the ciphertext.
 
     ``draft`` names the object the caller expects (None: either); the other kind is ``version``.
+    ``smtp``: an SMTP-sealed message ("ISS1", §6.6) is accepted as well as a message.
     """
     if len(envelope) < 5:
         raise CryptoError("format")
     magic = envelope[:4]
     expected = {None: (MESSAGE_MAGIC, DRAFT_MAGIC), False: (MESSAGE_MAGIC,), True: (DRAFT_MAGIC,)}[draft]
+    if smtp and draft is not True:
+        expected = (*expected, SMTP_MAGIC)
     if magic not in expected or envelope[4] != SUITE:
         raise CryptoError("version")
     if len(envelope) < FIXED:
@@ -157,7 +200,7 @@ def parse_header(envelope: bytes, *, draft: bool | None = None) -> tuple[Header,
     if not 1 <= count <= MAX_ENTRIES or len(envelope) < end + 4:
         raise CryptoError("format")
     ct_len = read_int(envelope, end, 4)
-    if not MIN_CT <= ct_len <= MAX_CT or len(envelope) != end + 4 + ct_len:
+    if not MIN_CT <= ct_len <= (MAX_SMTP_CT if magic == SMTP_MAGIC else MAX_CT) or len(envelope) != end + 4 + ct_len:
         raise CryptoError("format")
     entries = tuple(
         Entry(
@@ -171,7 +214,10 @@ def parse_header(envelope: bytes, *, draft: bool | None = None) -> tuple[Header,
     if keys != sorted(keys) or len({e.uid for e in entries}) != count:
         raise CryptoError("format")
     sender_uid = envelope[29:45]
-    if sum(e.uid == sender_uid for e in entries) != 1 or (magic == DRAFT_MAGIC and count != 1):
+    if magic == SMTP_MAGIC:  # the gateway signs and is never an entry (§6.6)
+        if sender_uid != GATEWAY_UID or any(e.uid == GATEWAY_UID for e in entries):
+            raise CryptoError("format")
+    elif sum(e.uid == sender_uid for e in entries) != 1 or (magic == DRAFT_MAGIC and count != 1):
         raise CryptoError("format")
     header = Header(
         magic=magic,
@@ -190,10 +236,36 @@ def parse_header(envelope: bytes, *, draft: bool | None = None) -> tuple[Header,
 def open_envelope(envelope: bytes, reader: Identity, sender_sig_pk: bytes, *, draft: bool = False) -> Opened:
     """Open a message (or a draft) for ``reader``; every check of PROTOCOL.md §6.5, in order."""
     header, ct = parse_header(envelope, draft=draft)
+    if draft and header.sender_uid != reader.uid:
+        raise CryptoError("recipient")
+    body = _decrypt_verified(header, ct, reader, sender_sig_pk)
+    # 9. payload
+    value = payloads.parse(body)
+    if value["type"] != ("draft" if draft else "mail") or value["from"]["uid"] != header.sender_uid.hex():
+        raise CryptoError("payload")
+    if not draft and payloads.parties(value) != {e.uid.hex() for e in header.entries}:
+        raise CryptoError("payload")
+    return Opened(header=header, payload_bytes=body, payload=value)
+
+
+def open_smtp(envelope: bytes, reader: Identity, gateway_sig_pk: bytes) -> Opened:
+    """Open mail that arrived over SMTP ("ISS1", §6.6): the checks of §6.5 with the gateway's verified key."""
+    if envelope[:4] != SMTP_MAGIC:
+        raise CryptoError("version")
+    header, ct = parse_header(envelope, draft=False, smtp=True)
+    body = _decrypt_verified(header, ct, reader, gateway_sig_pk)
+    value = payloads.parse(body)
+    if value["type"] != "smtp":
+        raise CryptoError("payload")
+    return Opened(header=header, payload_bytes=body, payload=value)
+
+
+def _decrypt_verified(header: Header, ct: bytes, reader: Identity, sender_sig_pk: bytes) -> bytes:
+    """Steps 2–8 of §6.5; the unpadded payload bytes."""
     # 2. recipient
     own = {key.kid: key for key in reader.enc_keys}
     entry = next((e for e in header.entries if e.uid == reader.uid and e.enc_kid in own), None)
-    if entry is None or (draft and header.sender_uid != reader.uid):
+    if entry is None:
         raise CryptoError("recipient")
     key = own[entry.enc_kid]
     # 3. unwrap
@@ -223,10 +295,4 @@ def open_envelope(envelope: bytes, reader: Identity, sender_sig_pk: bytes, *, dr
         b.crypto_sign_open(signature + signature_input(header.raw, padded), sender_sig_pk)
     except (nacl.exceptions.BadSignatureError, nacl.exceptions.CryptoError, ValueError):
         raise CryptoError("signature") from None
-    # 9. payload
-    value = payloads.parse(body)
-    if value["from"]["uid"] != header.sender_uid.hex() or value["type"] != ("draft" if draft else "mail"):
-        raise CryptoError("payload")
-    if not draft and payloads.parties(value) != {e.uid.hex() for e in header.entries}:
-        raise CryptoError("payload")
-    return Opened(header=header, payload_bytes=body, payload=value)
+    return body

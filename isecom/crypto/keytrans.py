@@ -150,6 +150,10 @@ def _text(value: str) -> bytes:
     return lp(raw)
 
 
+Reader = _Reader  # for the other signed objects of PROTOCOL.md (the gateway certificate, §6.6)
+text = _text
+
+
 def _country(value: str) -> bytes:
     raw = value.encode("ascii")
     if len(raw) != 2 or not raw.isupper():

@@ -1,4 +1,4 @@
-"""The message payload (docs/PROTOCOL.md §6.2): built canonically, parsed strictly."""
+"""The message payload (docs/PROTOCOL.md §6.2, §6.6): built canonically, parsed strictly."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from isecom.crypto.attachments import Descriptor
+from isecom.crypto.encoding import b64d
 from isecom.crypto.errors import CryptoError
 
 HANDLING = frozenset({"H0", "H1", "H2", "H3"})
@@ -28,6 +29,8 @@ MEMBERS = frozenset(
         "forwarded",
     }
 )
+SMTP_MEMBERS = frozenset({"v", "type", "smtp_from", "smtp_to", "received", "raw"})
+MAX_SMTP_TO = 500
 MAX_SUBJECT = 1000
 MAX_REFERENCES = 100
 MAX_ATTACHMENTS = 100
@@ -99,7 +102,22 @@ def _party(value: Any) -> str:
     return str(value["uid"])
 
 
+def _check_smtp(value: dict[str, Any]) -> None:
+    """§6.6: mail the gateway received; the addresses are transport data, shown as such."""
+    _require(set(value) == SMTP_MEMBERS and type(value["v"]) is int and value["v"] == 1)
+    _require(_is_str(value["smtp_from"], 254) and _is_date(value["received"]))
+    _require(isinstance(value["smtp_to"], list) and 1 <= len(value["smtp_to"]) <= MAX_SMTP_TO)
+    _require(all(_is_str(address, 254) and address for address in value["smtp_to"]))
+    try:
+        b64d(value["raw"])
+    except CryptoError:
+        raise CryptoError("payload") from None
+
+
 def _check(value: Any) -> None:
+    if isinstance(value, dict) and value.get("type") == "smtp":
+        _check_smtp(value)
+        return
     _require(isinstance(value, dict) and set(value) == MEMBERS)
     _require(type(value["v"]) is int and value["v"] == 1 and value["type"] in ("mail", "draft"))
     _party(value["from"])

@@ -90,6 +90,9 @@ def _run(doc: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
             b64d(case["envelope"]), _member(doc, case["reader"]), b64d(case["sender_sig_pk"]), draft=kind == "draft"
         )
         return {"payload": b64e(opened.payload_bytes)}
+    if kind == "smtp_message":
+        opened = envelope.open_smtp(b64d(case["envelope"]), _member(doc, case["reader"]), b64d(case["gateway_sig_pk"]))
+        return {"payload": b64e(opened.payload_bytes)}
     if kind == "chunk":
         descriptor = attachments.Descriptor.from_json(case["descriptor"])
         hashes = [b64d(h) for h in case["chunk_hashes"]]
@@ -316,7 +319,75 @@ def generate(seed: bytes) -> dict[str, Any]:
     _messages(g, alice, bob, carol, mallory)
     _attachments(g)
     ktvectors.generate(g.add, rng, origin=ORIGIN, created=CREATED)
+    _smtp(g, alice, bob, carol, mallory)
     return g.doc
+
+
+def _smtp(g: _Builder, alice: Identity, bob: Identity, carol: Identity, mallory: Identity) -> None:
+    """Mail that arrived over SMTP (§6.6): sealed by the gateway key, opened with it."""
+    rng = g.rng
+    gateway = _GatewayKey(rng(32))
+    raw = "From: officer@police.example\r\nSubject: Gel (fictif) \u00e9t\u00e9\r\n\r\nBody.\r\n".encode()
+    body = payloads.build(
+        {
+            "v": 1,
+            "type": "smtp",
+            "smtp_from": "officer@police.example",
+            "smtp_to": ["bob@isecom.example", "carol@isecom.example"],
+            "received": "2026-11-28T09:00:00.123456Z",
+            "raw": b64e(raw),
+        }
+    )
+    to = [envelope.Recipient(m.uid, m.current.pk) for m in (bob, carol)]
+    env = envelope.seal_smtp(gateway, to, body, created_ms=CREATED * 1000, rng=rng)
+
+    def case(name: str, data: bytes, reader: str, key: bytes, expect: dict[str, Any]) -> None:
+        g.add(name, "smtp_message", expect, envelope=b64e(data), reader=reader, gateway_sig_pk=b64e(key))
+
+    for reader in ("bob", "carol"):
+        case(f"smtp mail opened by {reader}", env, reader, gateway.sig_pk, {"payload": b64e(body)})
+    case("smtp mail for someone else", env, "mallory", gateway.sig_pk, {"error": "recipient"})
+    case("smtp mail with a member's key as the gateway key", env, "bob", alice.sig_pk, {"error": "sender_key"})
+    case("smtp mail offered as ISM1", b"ISM1" + env[4:], "bob", gateway.sig_pk, {"error": "version"})
+    case("smtp mail with tampered gateway uid", _flip(env, 44), "bob", gateway.sig_pk, {"error": "format"})
+    # A gateway-signed envelope whose signature a member forged: the right key id, another signing key.
+    header, _ = envelope.parse_header(env, smtp=True)
+    forged_cek, forged_nonce = rng(32), rng(24)
+    entries = [
+        envelope.Entry(r.uid, r.kid, envelope.wrap_key(forged_cek, header.msg_id, r.enc_pk))
+        for r in sorted(to, key=lambda r: (r.uid, r.kid))
+    ]
+    forged_header = envelope.header_bytes(
+        magic=envelope.SMTP_MAGIC,
+        msg_id=header.msg_id,
+        created_ms=CREATED * 1000,
+        sender=_Forger(gateway.sig_kid, mallory.sig_sk),
+        entries=entries,
+        key_commit=envelope.commitment(forged_cek, header.msg_id),
+        nonce=forged_nonce,
+    )
+    forged = envelope.finish(forged_header, forged_cek, forged_nonce, body, _Forger(gateway.sig_kid, mallory.sig_sk))
+    case("smtp mail with a forged gateway signature", forged, "bob", gateway.sig_pk, {"error": "signature"})
+    # A web-type payload (a member's "mail") under the gateway's signature is refused.
+    web = _payload(alice, [bob, carol])
+    web_env = envelope.seal_smtp(gateway, to, web, created_ms=CREATED * 1000, rng=rng)
+    case("smtp envelope holding a web payload", web_env, "bob", gateway.sig_pk, {"error": "payload"})
+    extra = payloads.build({**json.loads(body), "subject": "smuggled"})
+    extra_env = envelope.seal_smtp(gateway, to, extra, created_ms=CREATED * 1000, rng=rng)
+    case("smtp payload with an extra member", extra_env, "bob", gateway.sig_pk, {"error": "payload"})
+
+
+class _GatewayKey:
+    """The gateway's signer for the vectors (as isecom.crypto.gateway.Gateway, from a seed)."""
+
+    def __init__(self, seed: bytes) -> None:
+        self.sig_pk, self.sig_sk = (bytes(k) for k in b.crypto_sign_seed_keypair(seed))
+        self.uid, self.sig_kid = envelope.GATEWAY_UID, h256(self.sig_pk)
+
+
+class _Forger:
+    def __init__(self, sig_kid: bytes, sig_sk: bytes) -> None:
+        self.uid, self.sig_kid, self.sig_sk = envelope.GATEWAY_UID, sig_kid, sig_sk
 
 
 def _messages(g: _Builder, alice: Identity, bob: Identity, carol: Identity, mallory: Identity) -> None:

@@ -1,4 +1,4 @@
-"""Inbound SMTP policy: who may send, to which members (sealing arrives with the SMTP gateway issue).
+"""Inbound SMTP: who may send, to which members, and sealing what they send (PROTOCOL.md §6.6).
 
 Deny by default. A sender is admitted for the members of a country when the
 envelope sender's domain is one of that country's agency domains *and* the
@@ -6,19 +6,34 @@ connection is vouched for: it comes from one of the country's relay networks,
 or it signed in with the country's SMTP AUTH credential (``[smtp.senders.CC]``
 in the configuration, parsed into ``SenderRule``). Recipients must be members
 of our own domains (never relay), deliverable, and of a country the sender is
-admitted for. Nothing here sees message content.
+admitted for.
+
+``deliver`` is the only function that sees message content: it seals the raw
+bytes in memory to each recipient's current published key, signed by the
+gateway key, and stores the ciphertext in one transaction. Every failure is
+``Unavailable`` (the SMTP adapter answers 451 and the sender retries); the
+content never reaches a log line, an error message or a temporary file.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import logging
 from dataclasses import dataclass
 
 from isecom.config import SenderRule
+from isecom.crypto import envelope, keytrans, payload
+from isecom.crypto.encoding import b64e
+from isecom.crypto.gateway import Gateway, certificate
 from isecom.crypto.hashing import equal, h256
-from isecom.errors import Forbidden, InvalidInput, NotFound
-from isecom.services.ports import Store
+from isecom.errors import Forbidden, InvalidInput, IsecomError, NotFound, TooLarge, Unavailable
+from isecom.services import keydir, mailbox
+from isecom.services.ports import Clock, Store
 from isecom.types import Email, MemberStatus
+
+log = logging.getLogger("isecom.inbound")
+MAX_RAW = 64 * 1024 * 1024  # what fits an "ISS1" envelope (PROTOCOL.md §6.6)
 
 _DELIVERABLE = frozenset({MemberStatus.ACTIVE, MemberStatus.PENDING_ACTIVATION})
 
@@ -101,3 +116,76 @@ async def check_recipient(store: Store, domains: tuple[str, ...], sender: Sender
     if member.country.code not in sender.countries:
         raise Forbidden("Sender not allowed for this recipient.")
     return email
+
+
+async def deliver(
+    store: Store, clock: Clock, gateway: Gateway, sender: Sender, recipients: list[Email], raw: bytes
+) -> mailbox.Sent:
+    """Seal ``raw`` for the recipients and store it; the stored message, or Unavailable/TooLarge.
+
+    Nothing is stored unless everything is: the message and every inbox row are
+    written in one transaction after sealing, so a failure leaves nothing behind.
+    """
+    if len(raw) > MAX_RAW:
+        raise TooLarge("Message too big.")
+    if not recipients:
+        raise Unavailable("No recipients.")
+    try:
+        keyed = await _recipient_keys(store, recipients)
+        now = clock.now()
+        body = payload.build(
+            {
+                "v": 1,
+                "type": "smtp",
+                "smtp_from": str(sender.address),
+                "smtp_to": [str(r) for r in recipients],
+                "received": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "raw": b64e(raw),
+            }
+        )
+        created_ms = int(now.timestamp() * 1000)
+        sealed = await asyncio.to_thread(envelope.seal_smtp, gateway, keyed, body, created_ms=created_ms)
+        del body
+        return await mailbox.store_smtp(store, clock, sealed)
+    except Unavailable:
+        raise
+    except IsecomError as exc:  # a key changed or a member left since RCPT: retry later
+        raise Unavailable("Temporary failure.", debug=exc.code) from None
+    except Exception as exc:  # storage down, anything: 451, the sender keeps the message
+        log.warning("inbound delivery failed", extra={"error": type(exc).__name__})
+        raise Unavailable("Temporary failure.", debug=type(exc).__name__) from None
+
+
+async def _recipient_keys(store: Store, recipients: list[Email]) -> list[envelope.Recipient]:
+    """Each distinct recipient's current published encryption key (Unavailable when one has none)."""
+    keyed: dict[bytes, envelope.Recipient] = {}
+    async with store.read() as tx:
+        for email in recipients:
+            member = await tx.members.by_email(email)
+            if member is None or member.status is not MemberStatus.ACTIVE:
+                raise Unavailable("A recipient cannot receive mail yet.")
+            found = await keydir.current_statement(tx, member.id)
+            if found is None or found[0].revoke_idx is not None:
+                raise Unavailable("A recipient has no usable published keys.")
+            uid = bytes.fromhex(member.id.value)
+            keyed[uid] = envelope.Recipient(uid, found[1].enc_pk)
+    return list(keyed.values())
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayKey:
+    """What a client needs to verify the gateway key against the pinned root (PROTOCOL.md §6.6)."""
+
+    origin: str
+    log_key: bytes  # the root-signed log key certificate, leaf 0 of the key log
+    certificate: bytes  # the gateway key, signed by the log key
+
+
+async def gateway_key(store: Store, origin: str, log_sk: bytes, gateway: Gateway) -> GatewayKey:
+    """The gateway certificate (deterministic, made on demand) with the log key certificate it chains to."""
+    async with store.read() as tx:
+        first = await tx.keylog.leaves(0, 1) if await tx.keylog.size() else []
+    if not first:
+        raise Unavailable("The key log has not started yet.")
+    log_key = keytrans.parse_leaf(first[0]).obj
+    return GatewayKey(origin, log_key, certificate(log_sk, origin=origin, gateway_pk=gateway.sig_pk))

@@ -49,10 +49,16 @@ def _proof_nodes(indices: list[int], size: int) -> set[tuple[int, int]]:
 _DECISIONS = (keytrans.ApprovalKind.NOMINATION, keytrans.ApprovalKind.AUTHORIZATION)
 
 
+_KIND_AT = len(keytrans.LEAF_TAG)
+_NAMING = frozenset({keytrans.Kind.APPROVAL, keytrans.Kind.REVOKE})
+
+
 def _approver_certs(leaves: list[tuple[int, bytes]]) -> set[int]:
     """The log indices of the certificates the member's decisions and NCB revocations name."""
     out = set()
     for _, data in leaves:
+        if data[_KIND_AT] not in _NAMING:  # most leaves (key statements, certificates) name nothing
+            continue
         item = keytrans.parse_leaf(data)
         if item.kind is keytrans.Kind.REVOKE:
             rev = keytrans.parse_revocation(item.obj)

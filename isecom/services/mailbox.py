@@ -87,6 +87,32 @@ async def send(
     return Sent(msg_id, recipients, created=True)
 
 
+async def store_smtp(store: Store, clock: Clock, envelope: bytes) -> Sent:
+    """Store mail the SMTP gateway sealed ("ISS1", PROTOCOL.md §6.6) in each recipient's inbox, in one transaction.
+
+    Every entry must name an active member's current published key (Conflict or
+    InvalidInput otherwise: the gateway answers 4xx and the sending server retries).
+    The message row's ``sender_id`` column must name a member, and the gateway is
+    none: it holds the first recipient; the real sender is inside the ciphertext.
+    """
+    try:
+        header, _ = env.parse_header(envelope, draft=False, smtp=True)
+    except CryptoError as exc:
+        raise InvalidInput(f"This is not an SMTP-sealed envelope ({exc.check}).", field="envelope") from None
+    if header.magic != env.SMTP_MAGIC:
+        raise InvalidInput("This is not an SMTP-sealed envelope (version).", field="envelope")
+    msg_id = header.msg_id.hex()
+    recipients = [MemberId(entry.uid.hex()) for entry in header.entries]
+    now = clock.now()
+    async with store.transaction() as tx:
+        for entry, recipient in zip(header.entries, recipients, strict=True):
+            await _check_key(tx, recipient, entry.enc_kid, sender=False)
+        if not await tx.mail.add_message(msg_id, recipients[0], "smtp", envelope, now):
+            raise Conflict("A message with this id exists already; make a new envelope.")
+        await tx.mail.add_entries(msg_id, [(r, "inbox", True) for r in recipients], now)
+    return Sent(msg_id, recipients, created=True)
+
+
 async def _check_key(tx: Transaction, member_id: MemberId, enc_kid: bytes, *, sender: bool) -> None:
     who = "your own copy" if sender else f"recipient {member_id.value}"
     member = await tx.members.get(member_id)

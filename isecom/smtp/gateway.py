@@ -4,10 +4,11 @@ What is real: STARTTLS with the configured certificate (required in
 production), SIZE and the other limits, the sender policy at MAIL (agency
 domain plus relay network or SMTP AUTH, per member country), recipients at
 RCPT (members of our domains and of a country the sender is admitted for;
-never relay), and a refusal of messages with bare CR or LF line endings (SMTP
-smuggling). What is not yet: sealing. DATA for an otherwise acceptable
-message is answered with a temporary 451, so the sending server keeps the
-message and retries and nothing is lost until sealing arrives.
+never relay), a refusal of messages with bare CR or LF line endings (SMTP
+smuggling), and at DATA the inbound service seals the raw message in memory
+to every recipient's current key and commits it (PROTOCOL.md §6.6). 250 is
+answered only after that commit; any failure before it is a 4xx, so the
+sending server keeps the message and retries.
 
 Logs carry commands, reply codes and counts: never addresses, content or
 credentials. aiosmtpd's own logger is stripped to its bare format strings.
@@ -18,14 +19,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from isecom.config import SmtpSettings
+from isecom.crypto.gateway import Gateway
 from isecom.errors import IsecomError
 from isecom.services import inbound
-from isecom.services.ports import Store
+from isecom.services.ports import Clock, Store
+from isecom.types import Email, MemberId
+
+# Tell live readers that mail arrived (ids only, no content): the live hub's publish.
+Publish = Callable[[list[MemberId], dict[str, Any]], None]
 
 log = logging.getLogger("isecom.smtp")
 
@@ -41,7 +48,7 @@ REPLIES: dict[str, str] = {
 DEFAULT_REPLY = "451 4.3.0 Temporary failure, try again later"
 TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
 BARE_LINE_ENDING = "550 5.6.0 Message refused: bare CR or LF line ending (RFC 5321 2.3.8)"
-DEFERRED = "451 4.3.2 Inbound mail is not enabled on this server yet, try again later"
+ACCEPTED = "250 2.0.0 Message accepted for delivery"
 AUTH_ATTEMPTS = 3  # per connection; the fourth AUTH gets 421 and the connection is closed
 _CALLS = {"AUTH": AUTH_ATTEMPTS, "*": 100_000}
 
@@ -74,10 +81,22 @@ class _Server(SMTP):
 class Handler:
     """The policy hooks aiosmtpd calls; each asks the inbound service and renders its answer."""
 
-    def __init__(self, store: Store, settings: SmtpSettings, domains: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: SmtpSettings,
+        domains: tuple[str, ...],
+        *,
+        clock: Clock,
+        gateway: Gateway,
+        publish: Publish | None = None,
+    ) -> None:
         self.store = store
         self.settings = settings
         self.domains = domains
+        self.clock = clock
+        self.gateway = gateway
+        self.publish = publish
         self.offers_auth = any(rule.auth_user for rule in settings.senders)
 
     async def handle_EHLO(  # noqa: N802 - aiosmtpd's hook name
@@ -123,8 +142,19 @@ class Handler:
         crlf = content.count(b"\r\n")
         if content.count(b"\n") != crlf or content.count(b"\r") != crlf:
             return _refused("DATA", BARE_LINE_ENDING, bytes=len(content))
-        log.info("inbound mail deferred", extra={"recipients": len(envelope.rcpt_tos), "bytes": len(content)})
-        return DEFERRED
+        if not isinstance(envelope, _Envelope) or envelope.sender is None or not envelope.rcpt_tos:
+            return _refused("DATA", "503 5.5.1 Need MAIL and RCPT commands")
+        try:
+            recipients = [Email.parse(address) for address in envelope.rcpt_tos]
+            sent = await inbound.deliver(self.store, self.clock, self.gateway, envelope.sender, recipients, content)
+        except IsecomError as exc:
+            return _refused("DATA", reply_for(exc), recipients=len(envelope.rcpt_tos), bytes=len(content))
+        finally:
+            envelope.original_content = envelope.content = None  # drop the plaintext now
+        if self.publish is not None:
+            self.publish(sent.recipients, {"type": "mail", "id": sent.msg_id, "folder": "inbox"})
+        log.info("inbound mail stored", extra={"recipients": len(sent.recipients), "bytes": len(content)})
+        return ACCEPTED
 
     def authenticate(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
@@ -172,10 +202,19 @@ def tls_context(settings: SmtpSettings) -> ssl.SSLContext | None:
 
 
 async def start(
-    store: Store, settings: SmtpSettings, domains: tuple[str, ...], host: str, port: int, hostname: str
+    store: Store,
+    settings: SmtpSettings,
+    domains: tuple[str, ...],
+    host: str,
+    port: int,
+    hostname: str,
+    *,
+    clock: Clock,
+    gateway: Gateway,
+    publish: Publish | None = None,
 ) -> asyncio.Server:
     quiet_aiosmtpd()
-    handler = Handler(store, settings, domains)
+    handler = Handler(store, settings, domains, clock=clock, gateway=gateway, publish=publish)
     context = tls_context(settings)
     loop = asyncio.get_running_loop()
 

@@ -165,6 +165,8 @@ async def test_every_route_is_public_by_decision_only(client: TestClient[object,
     assert public == [
         "/",
         "/activate",
+        "/api/docs",
+        "/api/openapi.json",
         "/api/v1/activation/check",
         "/api/v1/activation/complete",
         "/api/v1/activation/start",

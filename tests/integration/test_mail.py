@@ -10,27 +10,12 @@ import pytest
 from isecom.client import Client, ClientError
 from isecom.client import mail as mailclient
 from isecom.client.keyring import KeyRing
-from isecom.client.session import Activated
 from isecom.crypto import envelope, keys, payload
 from isecom.crypto.encoding import b64e
-from isecom.services import keydir, members
-from tests.integration.conftest import PASSWORD, Instance
+from isecom.services import keydir
+from tests.integration.conftest import Instance, signed_in_member
 
 MARKER = "FICTIONAL-CASE-MARKER-7731"
-
-
-async def _member(instance: Instance, email: str, name: str, country: str) -> tuple[Activated, Client]:
-    new = members.NewMember.parse(email=email, name=name, country=country, agency="Demo ARO", roles=[])
-    invitation = await members.create_member(
-        instance.context.store, instance.clock, instance.cfg.server_key, new, actor=None
-    )
-    async with instance.client() as c:
-        done = await c.activate(invitation.activation_token, PASSWORD, now=instance.clock.now())
-    instance.clock.advance(seconds=30)
-    client = instance.client()
-    await client.sign_in(email, PASSWORD, instance.code(done.totp_secret))
-    instance.clock.advance(seconds=30)
-    return done, client
 
 
 async def _note(instance: Instance, sender: Client) -> str:
@@ -43,18 +28,22 @@ def _ring(instance: Instance) -> KeyRing:
     return KeyRing(root_pk=instance.cfg.root_pk, origin=instance.cfg.public_url)
 
 
-async def _three(instance: Instance) -> tuple[list[Activated], list[Client]]:
+async def _three(instance: Instance) -> list[Client]:
     people = [
-        await _member(instance, "amara.diallo@isecom.example", "Amara Diallo", "SN"),
-        await _member(instance, "bao.nguyen@isecom.example", "Bao Nguyen", "VN"),
-        await _member(instance, "clara.weiss@isecom.example", "Clara Weiss", "AT"),
+        ("amara.diallo@isecom.example", "Amara Diallo", "SN"),
+        ("bao.nguyen@isecom.example", "Bao Nguyen", "VN"),
+        ("clara.weiss@isecom.example", "Clara Weiss", "AT"),
+    ]
+    clients = [
+        await signed_in_member(instance, email, name=name, country=country, agency="Demo ARO", roles=[])
+        for email, name, country in people
     ]
     await keydir.sign_checkpoint(instance.context.store, instance.clock, instance.context.authority)
-    return [p for p, _ in people], [c for _, c in people]
+    return clients
 
 
 async def test_send_list_read_reply_all_across_jurisdictions(instance: Instance) -> None:
-    (_, _, _), (a, b, c) = await _three(instance)
+    a, b, c = await _three(instance)
     try:
         draft = mailclient.Draft(
             to=["bao.nguyen@isecom.example"],
@@ -94,7 +83,7 @@ async def test_send_list_read_reply_all_across_jurisdictions(instance: Instance)
 
 
 async def test_flags_folders_trash_and_deletion_for_good(instance: Instance) -> None:
-    _, (a, b, c) = await _three(instance)
+    a, b, c = await _three(instance)
     try:
         msg_id = await mailclient.send(
             a, _ring(instance), mailclient.Draft(to=["bao.nguyen@isecom.example"], subject="s", body="b")
@@ -122,7 +111,7 @@ async def test_flags_folders_trash_and_deletion_for_good(instance: Instance) -> 
 
 
 async def test_not_yours_looks_exactly_like_missing(instance: Instance) -> None:
-    _, (a, b, c) = await _three(instance)
+    a, b, c = await _three(instance)
     try:
         msg_id = await mailclient.send(
             a, _ring(instance), mailclient.Draft(to=["bao.nguyen@isecom.example"], subject="s", body="b")
@@ -147,7 +136,7 @@ async def test_not_yours_looks_exactly_like_missing(instance: Instance) -> None:
 
 
 async def test_the_server_refuses_what_a_client_must_not_send(instance: Instance) -> None:
-    _, (a, b, c) = await _three(instance)
+    a, b, c = await _three(instance)
     try:
         identity = a.signed.identity if a.signed else None
         assert identity is not None
@@ -193,7 +182,7 @@ async def test_the_server_refuses_what_a_client_must_not_send(instance: Instance
 
 
 async def test_drafts_are_kept_encrypted_and_replaced(instance: Instance) -> None:
-    _, (a, b, c) = await _three(instance)
+    a, b, c = await _three(instance)
     try:
         identity = a.signed.identity if a.signed else None
         assert identity is not None
@@ -236,7 +225,7 @@ def keys_b64(text: str) -> bytes:
 
 
 async def test_new_mail_is_announced_live_without_content(instance: Instance) -> None:
-    _, (a, b, c) = await _three(instance)
+    a, b, c = await _three(instance)
     try:
         async with b._http.get(instance.url + "/api/v1/events", headers={"Origin": instance.url}) as stream:
             assert stream.status == 200 and stream.headers["Content-Type"].startswith("text/event-stream")
@@ -258,7 +247,7 @@ async def test_new_mail_is_announced_live_without_content(instance: Instance) ->
 async def test_an_evidence_file_travels_with_the_message_and_only_to_its_recipients(instance: Instance) -> None:
     from tests.integration.test_files import _declaration, _download, _encrypted, _plain, _put
 
-    _, (a, b, c) = await _three(instance)
+    a, b, c = await _three(instance)
     try:
         enc = _encrypted(3 * 64 * 1024 + 5, chunk_size=64 * 1024)
         await a.post("/api/v1/files", _declaration(enc))

@@ -2,7 +2,8 @@
 //   POST /auth/prelogin   the salt and parameters (its single-use challenge is left to expire);
 //   GET  /account/keys    the password wrap (useless without the password);
 //   in this browser       Argon2id (worker) on the password, then the wrap opened (PROTOCOL.md §2–§3).
-// The caller signs, then calls close(), which wipes every secret; nothing is kept.
+// The caller signs, then calls close(), which wipes every secret; nothing is kept. The mailbox
+// (mail.js) keeps the unlocked keys in memory for the life of its page and closes them on leaving.
 import { b64decode, uidFromHex } from "./crypto/encoding.js";
 import { CryptoError } from "./crypto/errors.js";
 import { WRAP_PASSWORD, checkParams, unwrapBundle } from "./crypto/keys.js";
@@ -16,7 +17,9 @@ export class WrongPassword extends Error {}
  * @param {string} password
  * @param {{id: string, email: string}} member the signed-in member
  * @param {(method: string, path: string, body?: object) => Promise<any>} api
- * @returns {Promise<{sigSk: Uint8Array, sigPk: Uint8Array, close: () => void}>}
+ * @returns {Promise<{sigSk: Uint8Array, sigPk: Uint8Array, sigSeed: Uint8Array,
+ *   encKeys: {created: number, sk: Uint8Array, pk: Uint8Array, kid: Uint8Array}[], close: () => void}>}
+ *   (encKeys and sigSeed for the mailbox, which keeps them in memory until close())
  */
 export async function unlockKeys(password, member, api) {
   const sodium = await ready();
@@ -47,6 +50,8 @@ export async function unlockKeys(password, member, api) {
     return {
       sigSk: keys.sigSk,
       sigPk: keys.sigPk,
+      sigSeed: keys.sigSeed,
+      encKeys: keys.encKeys,
       close() {
         for (const secret of [bundle, keys.sigSeed, keys.sigSk, ...keys.encKeys.map((k) => k.sk)]) {
           sodium.memzero(secret);

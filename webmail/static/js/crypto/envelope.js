@@ -1,7 +1,7 @@
 // Message envelopes and encrypted drafts (PROTOCOL.md §6, §7).
 import { validateDescriptor } from "./attachments.js";
 import { ensure } from "./errors.js";
-import { be16, be32, be64, compareBytes, concat, equal, isHexId, readBE16, readBE32, toHex, utf8 } from "./encoding.js";
+import { b64decode, be16, be32, be64, compareBytes, concat, equal, isHexId, readBE16, readBE32, toHex, utf8 } from "./encoding.js";
 import { parseStrictJson } from "./json.js";
 import { encKeyPair, keyId } from "./keys.js";
 import { pad, paddedLength, unpad } from "./padding.js";
@@ -22,7 +22,11 @@ import { lib } from "./sodium.js";
 
 export const SUITE = 0x01;
 /** Envelope kinds and their magics. */
-export const MAGIC = Object.freeze({ mail: "ISM1", draft: "ISD1" });
+export const MAGIC = Object.freeze({ mail: "ISM1", draft: "ISD1", smtp: "ISS1" });
+/** The SMTP gateway's fixed uid (§6.6): it signs SMTP-sealed mail and is never an entry. */
+export const GATEWAY_UID = new Uint8Array(16);
+/** §6.6: a 64 MiB raw message in base64url, padded. */
+export const MAX_SMTP_CT_LEN = 128 * 1024 * 1024;
 export const MAX_RECIPIENTS = 500;
 export const ENTRY_BYTES = 144;
 export const WRAP_BYTES = 96;
@@ -34,7 +38,8 @@ const TAIL = 32 + AEAD_NONCE + 4;
 const SIGNATURE = 64;
 const COMMIT_LABEL = label("ISEC-v1-key-commitment");
 const SIG_LABEL = label("ISEC-v1-msg-sig\0");
-const MAGIC_BYTES = { mail: label(MAGIC.mail), draft: label(MAGIC.draft) };
+const SMTP_SIG_LABEL = label("ISEC-v1-smtp-sig");
+const MAGIC_BYTES = { mail: label(MAGIC.mail), draft: label(MAGIC.draft), smtp: label(MAGIC.smtp) };
 
 /**
  * @typedef {object} Entry
@@ -103,7 +108,8 @@ export function keyCommitment(cek, msgId) {
  * @returns {Uint8Array}
  */
 export function signatureTranscript(header, padded) {
-  return concat(SIG_LABEL, H512(header), H512(padded));
+  const smtp = MAGIC_BYTES.smtp.every((b, i) => header[i] === b);
+  return concat(smtp ? SMTP_SIG_LABEL : SIG_LABEL, H512(header), H512(padded));
 }
 
 /**
@@ -217,7 +223,8 @@ export function parseEnvelope(bytes, kind) {
   ensure(bytes.length >= tail + TAIL, "format", "envelope too short");
   const ctLen = readBE32(bytes, tail + 56);
   ensure(bytes.length === tail + TAIL + ctLen, "format", "total length does not match ct_len");
-  ensure(ctLen >= MIN_CT_LEN && ctLen <= MAX_CT_LEN, "format", "ciphertext too short or too long");
+  const maxCt = kind === "smtp" ? MAX_SMTP_CT_LEN : MAX_CT_LEN;
+  ensure(ctLen >= MIN_CT_LEN && ctLen <= maxCt, "format", "ciphertext too short or too long");
   const entries = [];
   for (let i = 0; i < n; i++) {
     const at = HEAD + ENTRY_BYTES * i;
@@ -232,9 +239,14 @@ export function parseEnvelope(bytes, kind) {
     }
     entries.push(entry);
   }
-  // §6.1: the sender appears exactly once (its own copy).
+  // §6.1: the sender appears exactly once (its own copy); §6.6: the gateway signs and has no entry.
   const senderUid = bytes.subarray(29, 45);
-  ensure(entries.some((e) => equal(e.uid, senderUid)), "format", "the sender has no entry");
+  if (kind === "smtp") {
+    ensure(equal(senderUid, GATEWAY_UID), "format", "SMTP mail is signed by the gateway uid");
+    ensure(!entries.some((e) => equal(e.uid, GATEWAY_UID)), "format", "the gateway has an entry");
+  } else {
+    ensure(entries.some((e) => equal(e.uid, senderUid)), "format", "the sender has no entry");
+  }
   const high = readBE32(bytes, 21);
   return {
     kind,
@@ -325,6 +337,9 @@ function list(value, what, max = Infinity) {
  * @returns {object} the payload
  */
 export function validatePayload(payload, { kind, senderUid, entryUids }) {
+  if (kind === "smtp") {
+    return validateSmtpPayload(payload);
+  }
   exactly(payload, PAYLOAD_MEMBERS, "payload");
   const p = /** @type {Record<string, any>} */ (payload);
   ensure(p.v === 1, "payload", "v");
@@ -348,6 +363,30 @@ export function validatePayload(payload, { kind, senderUid, entryUids }) {
     const named = new Set([p.from.uid, ...to.map((x) => x.uid), ...cc.map((x) => x.uid)]);
     const sealed = new Set(entryUids.map(toHex));
     ensure(named.size === sealed.size && [...named].every((uid) => sealed.has(uid)), "payload", "recipient set");
+  }
+  return payload;
+}
+
+const SMTP_MEMBERS = ["v", "type", "smtp_from", "smtp_to", "received", "raw"];
+
+/**
+ * §6.6: mail the gateway received over SMTP. `raw` is the original message, base64url.
+ * @param {unknown} payload
+ * @returns {object}
+ */
+function validateSmtpPayload(payload) {
+  exactly(payload, SMTP_MEMBERS, "payload");
+  const p = /** @type {Record<string, any>} */ (payload);
+  ensure(p.v === 1 && p.type === "smtp", "payload", "type does not match the envelope");
+  const address = (x) => typeof x === "string" && [...x].length <= MAX_EMAIL;
+  ensure(address(p.smtp_from), "payload", "smtp_from");
+  const to = list(p.smtp_to, "smtp_to", MAX_PARTIES);
+  ensure(to.length >= 1 && to.every((x) => address(x) && x.length > 0), "payload", "smtp_to");
+  ensure(isUtcDateTime(p.received), "payload", "received");
+  try {
+    b64decode(p.raw);
+  } catch {
+    ensure(false, "payload", "raw");
   }
   return payload;
 }
@@ -423,6 +462,19 @@ function open(bytes, kind, reader, senderSigPk) {
  */
 export function openMessage(envelope, reader, senderSigPk) {
   return open(envelope, "mail", reader, senderSigPk);
+}
+
+/**
+ * Open mail that arrived over SMTP ("ISS1", §6.6), signed by the gateway. Readers show it
+ * flagged "arrived by SMTP — not end-to-end encrypted" with `payload.smtp_from`;
+ * `b64decode(payload.raw)` is the original message.
+ * @param {Uint8Array} envelope
+ * @param {Reader} reader
+ * @param {Uint8Array} gatewaySigPk the gateway key, verified against the pinned root (§6.6)
+ * @returns {OpenedMessage}
+ */
+export function openSmtp(envelope, reader, gatewaySigPk) {
+  return open(envelope, "smtp", reader, gatewaySigPk);
 }
 
 /**

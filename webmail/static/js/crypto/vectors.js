@@ -7,6 +7,7 @@ import {
   makeEntry,
   openDraft,
   openMessage,
+  openSmtp,
   parseEnvelope,
   sealEnvelope,
   sortEntries,
@@ -623,6 +624,11 @@ function runCase(c, members) {
       const reader = member(c.reader);
       const open = c.kind === "message" ? openMessage : openDraft;
       const opened = open(b64decode(c.envelope), { uid: reader.uid, encKeys: reader.encKeys }, b64decode(c.sender_sig_pk));
+      return { payload: b64encode(opened.payloadBytes) };
+    }
+    case "smtp_message": {
+      const reader = member(c.reader);
+      const opened = openSmtp(b64decode(c.envelope), { uid: reader.uid, encKeys: reader.encKeys }, b64decode(c.gateway_sig_pk));
       return { payload: b64encode(opened.payloadBytes) };
     }
     case "chunk":
