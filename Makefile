@@ -73,3 +73,13 @@ clean:
 .PHONY: bench-keyserver
 bench-keyserver: install
 	$(BIN)/python bench/keyserver/run.py
+
+# Sends/s with p50/p99 (64 clients, 4 KiB, 3 recipients) and inbox first page p95 at 1k and 100k: see bench/README.md.
+.PHONY: bench-mail
+bench-mail: install
+	$(BIN)/python bench/mail/run.py
+
+# Inbound SMTP: 10 KiB messages over 16 STARTTLS sessions, sealed and committed, messages/s and p99: see bench/README.md.
+.PHONY: bench-smtp
+bench-smtp: install
+	$(BIN)/python bench/smtp/run.py

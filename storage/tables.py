@@ -289,6 +289,7 @@ mailbox = Table(
     Column("received_at", UTCDateTime(), nullable=False),
     Index("ix_mailbox_folder", "member_id", "folder", "id"),
     Index("uq_mailbox_member_msg", "member_id", "msg_id", unique=True),
+    Index("ix_mailbox_unread", "member_id", "unread", "folder"),  # unread counts without a scan
 )
 
 drafts = Table(

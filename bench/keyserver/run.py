@@ -8,7 +8,7 @@ One run, bounded in count and time, SQLite in a temporary folder:
   * look-ups: ``keylookup.history`` (the function behind GET /keys/v1/members/{id}) for random
     members, CONCURRENCY at a time, at most LOOKUPS of them or LOOKUP_SECONDS: member row, the
     member's leaves, the checkpoint, and an inclusion proof per leaf from the stored subtrees.
-    Every 100th answer is verified by the client code (``keytrans.verify_response``) outside the
+    Every 100th answer is verified by the client code (``khistory.verify_response``) outside the
     timing. HTTP and the session check are not included;
   * appends: ``keydir.append_leaf`` of APPENDS certificates, one transaction each (as an activation
     appends), on the large log.
@@ -35,7 +35,7 @@ from sqlalchemy import create_engine, insert
 
 from isecom import app as composition
 from isecom import config, instance
-from isecom.crypto import keytrans, merkle
+from isecom.crypto import keytrans, khistory, merkle
 from isecom.crypto.encoding import b64e
 from isecom.services import keydir, keylookup
 from isecom.types import MemberId
@@ -181,7 +181,7 @@ async def run_size(size: int, deadline: float) -> dict[str, float]:
             await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
             elapsed = time.perf_counter() - t2
             for found in samples:  # the client's checks, outside the timing
-                keytrans.verify_response(
+                khistory.verify_response(
                     root_pk=cfg.root_pk,
                     origin=cfg.public_url,
                     log_key=found.log_key,

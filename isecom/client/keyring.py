@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from isecom.client.session import Client
-from isecom.crypto import keytrans
+from isecom.crypto import keytrans, khistory
 from isecom.crypto.encoding import b64d
 from isecom.crypto.errors import CryptoError
 
@@ -64,7 +64,7 @@ class KeyRing:
         member_id: str | None = None,
         now: int | None = None,
         signed_at: int | None = None,
-    ) -> keytrans.Verified:
+    ) -> khistory.Verified:
         """The member's verified current keys, or ``KeyProblem`` saying why they cannot be used.
 
         ``signed_at``: checking a signature made then (reading mail), so a revocation that
@@ -75,7 +75,7 @@ class KeyRing:
 
     async def verify(
         self, client: Client, answer: dict[str, Any], *, now: int | None = None, signed_at: int | None = None
-    ) -> keytrans.Verified:
+    ) -> khistory.Verified:
         if answer.get("pending"):
             raise self.problem("pending")
         try:
@@ -83,7 +83,7 @@ class KeyRing:
             entries = [
                 (int(e["index"]), b64d(e["leaf"]), [b64d(p, size=32) for p in e["proof"]]) for e in answer["entries"]
             ]
-            verified, cp = keytrans.verify_response(
+            verified, cp = khistory.verify_response(
                 root_pk=self.root_pk,
                 origin=self.origin,
                 log_key=b64d(answer["log_key"]),
@@ -128,10 +128,10 @@ class KeyRing:
                     # The log moved on between the two requests: the proof is not about the
                     # checkpoint this answer was made against, so nothing is accepted; ask again.
                     raise self.problem("pending")
-                keytrans.check_progress(old, cp, proof)
+                khistory.check_progress(old, cp, proof)
             except CryptoError as exc:
                 raise self.problem(exc.check) from None
         self.checkpoint = cp
 
-    def mark_verified(self, verified: keytrans.Verified) -> None:
+    def mark_verified(self, verified: khistory.Verified) -> None:
         self.verified[verified.uid] = verified.keys.sig_pk

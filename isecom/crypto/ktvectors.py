@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from isecom.crypto import keytrans, merkle
+from isecom.crypto import keytrans, khistory, merkle
 from isecom.crypto.encoding import b64d, b64e, be32, be64, lp
 from isecom.crypto.errors import CryptoError
 from isecom.crypto.keytrans import Kind
@@ -73,7 +73,7 @@ def _key_statement(case: dict[str, Any]) -> dict[str, Any]:
 def _keylog(case: dict[str, Any]) -> dict[str, Any]:
     root_pk = b64d(case["root_pk"], size=32)
     entries = [(int(e["index"]), b64d(e["leaf"]), [b64d(p, size=32) for p in e["proof"]]) for e in case["entries"]]
-    verified, cp = keytrans.verify_response(
+    verified, cp = khistory.verify_response(
         root_pk=root_pk,
         origin=case["origin"],
         log_key=b64d(case["log_key"]),
@@ -85,7 +85,7 @@ def _keylog(case: dict[str, Any]) -> dict[str, Any]:
         log_pk = keytrans.parse_log_key(b64d(case["log_key"]), root_pk).log_pk
         old = keytrans.parse_checkpoint(b64d(case["old_checkpoint"]), log_pk)
         if (old.size, old.root) != (cp.size, cp.root):
-            keytrans.check_progress(old, cp, [b64d(p, size=32) for p in case["consistency"]])
+            khistory.check_progress(old, cp, [b64d(p, size=32) for p in case["consistency"]])
     if max(index for index, _, _ in entries) < case.get("seen", -1):
         raise CryptoError("log")
     if verified.revoked is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from isecom.crypto import keytrans, merkle
+from isecom.crypto import keytrans, khistory, merkle
 from isecom.crypto.errors import CryptoError
 from isecom.services.keydir import Authority
 from isecom.services.ports import Store
@@ -95,7 +95,7 @@ async def audit_log(store: Store, authority: Authority, *, batch: int = 2000) ->
                 for _, leaf in items:  # approvals or certificates alone must still be genuine
                     _parse_alone(leaf, authority.root_pk)
                 continue
-            keytrans.check_history(uid, items, authority.root_pk, approvers)
+            khistory.check_history(uid, items, authority.root_pk, approvers)
         except CryptoError as exc:
             return LogVerdict(size, len(checkpoints), f"member {uid.hex()}: the key history fails ({exc.check})")
     return LogVerdict(size, len(checkpoints))

@@ -71,13 +71,17 @@ async def send(
         raise InvalidInput("The envelope names another sender.", field="envelope")
     msg_id = header.msg_id.hex()
     now = clock.now()
-    async with store.transaction() as tx:
-        recipients: list[MemberId] = []
+    recipients: list[MemberId] = []
+    # The checks read a snapshot without the writer's lock; the transaction below only writes,
+    # so it holds the lock for as short as it can (a key changing in between is the same race
+    # as a key changing just after the send).
+    async with store.read() as tx:
         for entry in header.entries:
             recipient = MemberId(entry.uid.hex())
             await _check_key(tx, recipient, entry.enc_kid, sender=recipient == member.id)
             if recipient != member.id:
                 recipients.append(recipient)
+    async with store.transaction() as tx:
         if not await tx.mail.add_message(msg_id, member.id, "web", envelope, now):
             if await tx.mail.envelope(msg_id) == envelope and await tx.mail.entry(member.id, msg_id):
                 return Sent(msg_id, recipients, created=False)  # a retry of a send that was committed

@@ -51,18 +51,22 @@ async def authenticate(
     if digest is None:
         raise Unauthenticated()
     now = clock.now()
-    async with store.transaction() as tx:
+    # Every request comes through here: read without the writer's lock, and write only when
+    # the session must end (idle) or its last use is worth recording (at most once a minute).
+    async with store.read() as tx:
         session = await tx.sessions.get(digest)
-        if session is None or session.revoked_at is not None or now >= session.expires_at:
-            raise Unauthenticated()
-        last = session.last_seen_at or session.created_at
-        if now - last >= limits.idle:
+        member = await tx.members.get(session.member_id) if session is not None else None
+    if session is None or session.revoked_at is not None or now >= session.expires_at:
+        raise Unauthenticated()
+    last = session.last_seen_at or session.created_at
+    if now - last >= limits.idle:
+        async with store.transaction() as tx:
             await tx.sessions.revoke(digest, now)
-            raise Unauthenticated()
-        member = await tx.members.get(session.member_id)
-        if member is None or member.status is not MemberStatus.ACTIVE:
-            raise Unauthenticated()
-        if now - last >= TOUCH_EVERY:
+        raise Unauthenticated()
+    if member is None or member.status is not MemberStatus.ACTIVE:
+        raise Unauthenticated()
+    if now - last >= TOUCH_EVERY:
+        async with store.transaction() as tx:
             await tx.sessions.touch(digest, now)
     return Current(member=member, session=session)
 

@@ -19,7 +19,7 @@ from playwright.sync_api import BrowserContext, Response
 from isecom.client import Client
 from isecom.client.keyring import KeyProblem, KeyRing
 from isecom.client.session import SignedIn
-from isecom.crypto import keytrans
+from isecom.crypto import khistory
 from tests.browser.conftest import watch
 from tests.browser.test_account_recovery import activate_with_client, create_member, in_thread
 from tests.browser.test_keylog import fresh_member_404
@@ -37,11 +37,11 @@ def rotation_posted(response: Response) -> bool:
     return response.url.endswith("/api/v1/account/rotate") and response.request.method == "POST"
 
 
-def signed_in_with_keyring(server: LiveServer, email: str, code: str) -> tuple[SignedIn, keytrans.Verified]:
+def signed_in_with_keyring(server: LiveServer, email: str, code: str) -> tuple[SignedIn, khistory.Verified]:
     """The Python client signs in, then its key ring fetches the member's keys once checkpointed."""
     ring = KeyRing(root_pk=bytes.fromhex((server.data / "root.pub").read_text().strip()), origin=server.url)
 
-    async def go() -> tuple[SignedIn, keytrans.Verified]:
+    async def go() -> tuple[SignedIn, khistory.Verified]:
         async with Client(server.url) as client:
             signed = await client.sign_in(email, PASSWORD, code)
             deadline = time.monotonic() + 30

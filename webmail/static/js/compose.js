@@ -2,7 +2,12 @@
 // subject, plain-text body, handling code; every recipient's keys checked by the key ring before
 // anything is sealed, a refusal shown next to its recipient; drafts sealed to the author and saved
 // a few seconds after typing stops (PUT /api/v1/drafts/{slot}), deleted once the message is sent.
+// Files attached by the picker or dropped on the composer are encrypted and uploaded at once
+// (upload.js), each with a progress bar and a cancel button; Send waits until all are committed,
+// then their descriptors go into the signed payload and their ids into `files`.
 import { ApiError, call } from "./api.js";
+import { chunkPool } from "./crypto/pool.js";
+import { Upload, FileChanged } from "./upload.js";
 import { b64decode, toHex } from "./crypto/encoding.js";
 import { EMAIL, RecipientProblem, newSlot } from "./mailcore.js";
 import { errorText, fieldError, fill, show } from "./page.js";
@@ -16,6 +21,27 @@ export function addresses(text) {
     .map((s) => s.trim())
     .filter(Boolean);
 }
+
+const lang = () => document.documentElement.lang;
+
+function megabytes(bytes) {
+  return new Intl.NumberFormat(lang(), { style: "unit", unit: "megabyte", maximumFractionDigits: 1 }).format(bytes / 1e6);
+}
+
+function mbNumber(rate) {
+  return new Intl.NumberFormat(lang(), { maximumFractionDigits: 1 }).format(rate / 1e6);
+}
+
+function percentText(percent) {
+  return new Intl.NumberFormat(lang(), { style: "percent" }).format(percent / 100);
+}
+
+function duration(seconds) {
+  const [value, unit] = seconds < 90 ? [Math.ceil(seconds), "second"] : seconds < 5400 ? [Math.ceil(seconds / 60), "minute"] : [Math.ceil(seconds / 3600), "hour"];
+  return new Intl.NumberFormat(lang(), { style: "unit", unit, unitDisplay: "long" }).format(value);
+}
+
+export { megabytes, mbNumber, percentText };
 
 export class Composer {
   /**
@@ -38,6 +64,9 @@ export class Composer {
     this.list = $("compose-recipients");
     this.timer = null;
     this.sending = false;
+    this.uploads = [];
+    this.pool = null;
+    this.sendButton = this.form.querySelector("button[type=submit]");
     this.reset({});
     for (const input of [this.to, this.cc, this.subject, this.body, this.handling]) {
       input.addEventListener("input", () => this.changed());
@@ -48,12 +77,142 @@ export class Composer {
     });
     $("compose-discard").addEventListener("click", () => this.discard());
     $("compose-country").addEventListener("change", () => this.suggest());
+    const picker = $("compose-files");
+    picker.addEventListener("change", () => {
+      this.attach([...picker.files]);
+      picker.value = "";
+    });
+    const zone = $("compose-view");
+    zone.addEventListener("dragover", (event) => {
+      if (event.dataTransfer?.types.includes("Files")) {
+        event.preventDefault();
+        event.dataTransfer.dropEffect = "copy";
+        zone.classList.add("dropping");
+      }
+    });
+    zone.addEventListener("dragleave", (event) => {
+      if (!zone.contains(event.relatedTarget)) {
+        zone.classList.remove("dropping");
+      }
+    });
+    zone.addEventListener("drop", (event) => {
+      zone.classList.remove("dropping");
+      if (event.dataTransfer?.files.length) {
+        event.preventDefault();
+        this.attach([...event.dataTransfer.files]);
+      }
+    });
+  }
+
+  /** Encrypt and upload each file at once; Send waits for them. */
+  attach(files) {
+    this.pool ??= chunkPool();
+    for (const file of files) {
+      const upload = new Upload(file, { csrf: this.mail.csrf, pool: this.pool, changed: (u) => this.drawUpload(u) });
+      upload.row = this.uploadRow(upload);
+      this.uploads.push(upload);
+      $("compose-uploads").append(upload.row.li);
+      this.drawUpload(upload);
+      upload.run().then(() => {
+        if (upload.state === "committed") {
+          this.changed(); // the draft keeps the committed file
+        }
+      });
+    }
+  }
+
+  uploadRow(upload) {
+    const li = document.createElement("li");
+    li.className = "upload";
+    const name = document.createElement("bdi");
+    name.className = "upload-name";
+    name.textContent = upload.file.name;
+    const size = document.createElement("span");
+    size.className = "hint";
+    size.textContent = ` (${megabytes(upload.file.size)}) `;
+    const bar = document.createElement("progress");
+    bar.max = 100;
+    bar.value = 0;
+    bar.setAttribute("aria-label", upload.file.name);
+    const text = document.createElement("span");
+    text.className = "upload-status";
+    text.setAttribute("aria-live", "polite");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "button";
+    button.textContent = this.msg.msgCancelUpload;
+    button.addEventListener("click", () => this.removeUpload(upload));
+    li.append(name, size, bar, " ", text, " ", button);
+    return { li, bar, text, button };
+  }
+
+  drawUpload(upload) {
+    const { li, bar, text, button } = upload.row;
+    const m = upload.meter;
+    const percent = Math.floor(m.fraction * 100);
+    li.dataset.state = upload.state;
+    if (upload.fileId !== null) {
+      li.dataset.fileId = upload.fileId;
+    }
+    if (upload.state === "encrypting") {
+      bar.value = percent;
+      li.dataset.percent = "0";
+      text.textContent = fill(this.msg.msgEncrypting, { percent: percentText(percent) });
+    } else if (upload.state === "uploading") {
+      bar.value = percent;
+      li.dataset.percent = String(percent);
+      const left = m.left;
+      text.textContent = fill(this.msg.msgUploading, {
+        percent: percentText(percent),
+        speed: fill(this.msg.msgSpeed, { mb: mbNumber(m.rate) }),
+        left: left === null ? "…" : duration(left),
+      });
+    } else if (upload.state === "committed") {
+      bar.value = 100;
+      li.dataset.percent = "100";
+      text.textContent = fill(this.msg.msgUploaded, { percent: percentText(100) });
+      button.textContent = this.msg.msgRemoveUpload;
+    } else if (upload.state === "failed") {
+      const e = upload.error;
+      const reason = e instanceof FileChanged ? this.msg.msgFileChanged
+        : e instanceof ApiError ? errorText(e, this.msg) : String(e?.message ?? e);
+      text.textContent = fill(this.msg.msgUploadFailed, { reason });
+      button.textContent = this.msg.msgRemoveUpload;
+    }
+    this.blockSend();
+  }
+
+  async removeUpload(upload) {
+    this.uploads = this.uploads.filter((u) => u !== upload);
+    upload.row.li.remove();
+    this.blockSend();
+    if (upload.state !== "committed") {
+      await upload.cancel();
+    } else {
+      this.changed();
+    }
+    $("compose-files").focus();
+  }
+
+  /** Send is possible only once every attached file is committed. */
+  blockSend() {
+    const waiting = this.uploads.some((u) => u.state !== "committed");
+    this.sendButton.disabled = waiting;
+    $("compose-uploads-hint").hidden = !waiting;
   }
 
   /** A fresh (or prefilled) message; `slot` reopens a saved draft. */
   reset({ to = [], cc = [], subject = "", body = "", handling = "H1", inReplyTo = null, references = [],
     attachments = [], forwarded = [], slot = null }) {
     clearTimeout(this.timer);
+    for (const upload of this.uploads) {
+      if (upload.state !== "committed") {
+        upload.cancel();
+      }
+    }
+    this.uploads = [];
+    $("compose-uploads").replaceChildren();
+    this.blockSend();
     this.slot = slot ?? newSlot();
     this.saved = slot !== null;
     this.context = { inReplyTo, references, attachments, forwarded };
@@ -86,6 +245,7 @@ export class Composer {
       body: this.body.value,
       handling: this.handling.value,
       ...this.context,
+      attachments: [...this.context.attachments, ...this.uploads.filter((u) => u.state === "committed").map((u) => u.json)],
     };
   }
 
@@ -173,7 +333,7 @@ export class Composer {
   }
 
   async send() {
-    if (this.sending || !this.validate()) {
+    if (this.sending || this.uploads.some((u) => u.state !== "committed") || !this.validate()) {
       return;
     }
     this.sending = true;
