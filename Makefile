@@ -23,7 +23,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: install browser-deps lint types contracts pytest
+test: install browser-deps deploy-deps lint types contracts pytest
 
 lint:
 	$(BIN)/ruff check .
@@ -49,6 +49,17 @@ browser-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else \
 		echo "browser tests need /usr/bin/chromium: run 'sudo apt-get install chromium'" >&2; exit 1; \
+	fi
+
+# Debian's nginx runs in front of the application in tests/deploy (unprivileged, high ports).
+.PHONY: deploy-deps
+deploy-deps:
+	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's nginx for the deployment tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	else \
+		echo "deployment tests need nginx: run 'sudo apt-get install nginx'" >&2; exit 1; \
 	fi
 
 # Refresh the translation template and catalogs after changing user-visible text.
@@ -83,3 +94,9 @@ bench-mail: install
 .PHONY: bench-smtp
 bench-smtp: install
 	$(BIN)/python bench/smtp/run.py
+
+# Durable sends/s through nginx with one and two application processes on PostgreSQL, and a
+# 1 GiB upload's MB/s through nginx and direct (SIZE_MIB=256 for a shorter run): see bench/README.md.
+.PHONY: bench-scale
+bench-scale: install deploy-deps
+	$(BIN)/python bench/scale/run.py $(if $(SIZE_MIB),--upload-mib $(SIZE_MIB))

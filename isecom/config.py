@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import ssl
 import stat
 import tomllib
@@ -38,9 +39,21 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "http": (str, "127.0.0.1:8080"),
         "smtp": (str, "127.0.0.1:2525"),
         "max_request_bytes": (int, 8 * 1024 * 1024),
+        "trusted_proxies": (list, []),  # reverse proxies whose X-Real-IP names the client (deploy/nginx)
     },
     "database": {"url": (str, "sqlite:///isecom.db"), "url_file": (str, "")},
-    "blobs": {"path": (str, "blobs")},
+    "blobs": {
+        "path": (str, "blobs"),
+        "backend": (str, "files"),  # or "s3": an S3-compatible object store (docs/operations.md)
+        "s3_endpoint": (str, ""),
+        "s3_bucket": (str, ""),
+        "s3_region": (str, "us-east-1"),
+        "s3_prefix": (str, ""),
+        "s3_addressing": (str, "path"),
+        "s3_access_key_file": (str, ""),
+        "s3_secret_key_file": (str, ""),
+    },
+    "metrics": {"listen": (str, ""), "token_file": (str, "")},
     "mail": {"domains": (list, ["isecom.example"])},
     "secrets": {"server_key_file": (str, "secrets/server.key"), "root_key_file": (str, "secrets/root.key")},
     "keys": {"root_public_file": (str, "root.pub"), "checkpoint_seconds": (int, 5)},
@@ -48,7 +61,9 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
     "i18n": {"default_language": (str, "en")},
     "sessions": {"idle_minutes": (int, 30), "absolute_hours": (int, 12)},
     "outbound": {"relay": (str, ""), "sender": (str, "isecom <no-reply@isecom.example>"), "require_tls": (bool, False)},
-    "files": {"max_file_bytes": (int, 20 * GIB), "quota_bytes": (int, 100 * GIB)},
+    "files": {"max_file_bytes": (int, 20 * GIB), "quota_bytes": (int, 100 * GIB), "abandon_hours": (int, 24)},
+    "library": {"max_document_bytes": (int, 50 * 1024 * 1024)},  # knowledge-library uploads
+    "notify": {"interval_minutes": (int, 15), "digest_hour": (int, 7)},
     "smtp": {
         "tls_cert_file": (str, ""),
         "tls_key_file": (str, ""),
@@ -134,7 +149,14 @@ class Config:
     checkpoint_interval: timedelta = timedelta(seconds=5)
     max_file_bytes: int = 20 * GIB  # largest evidence file (plaintext bytes)
     quota_bytes: int = 100 * GIB  # per member: the declared size of every file they uploaded
+    library_max_bytes: int = 50 * 1024 * 1024  # largest knowledge-library document (read whole, then stored)
+    abandon_after: timedelta = timedelta(hours=24)  # an upload never committed is then swept
     inbound: SmtpSettings = field(default_factory=SmtpSettings)  # the SMTP gateway's [smtp] section
+    object_store: ObjectStore | None = None  # [blobs] backend = "s3"; None: files under blob_dir
+    metrics: MetricsSettings | None = None  # [metrics] listen; None: no metrics endpoint
+    trusted_proxies: tuple[Network, ...] = ()  # peers whose X-Real-IP header is the client's address
+    notify_interval: timedelta = timedelta(minutes=15)  # at most one new-mail notice per member per interval
+    notify_digest_hour: int = 7  # UTC hour of the daily digest notice
 
     @property
     def mail_sink(self) -> Path:
@@ -153,7 +175,8 @@ class Config:
             "smtp": str(self.smtp),
             "max_request_bytes": str(self.max_request_bytes),
             "database": redact_url(self.database_url),
-            "blobs": str(self.blob_dir),
+            "blobs": str(self.object_store) if self.object_store else str(self.blob_dir),
+            "metrics": str(self.metrics) if self.metrics else "off",
             "mail_domains": ",".join(self.mail_domains),
             "log": f"{self.log_format}/{self.log_level}",
             "default_language": self.default_language.value,
@@ -169,6 +192,7 @@ class Config:
                 f"lines {self.inbound.max_line_bytes}, idle {self.inbound.idle_timeout_seconds}s"
             ),
             "smtp_senders": ",".join(str(rule.country) for rule in self.inbound.senders) or "none",
+            "trusted_proxies": ",".join(str(net) for net in self.trusted_proxies) or "none",
         }
 
 
@@ -239,6 +263,9 @@ def load(data_dir: Path, env: Mapping[str, str] | None = None, *, require_secret
         raise ConfigError(f"files.max_file_bytes: between 1 and {MAX_FILE_LIMIT}")
     if not 0 <= quota <= 1 << 60:
         raise ConfigError(f"files.quota_bytes: between 0 and {1 << 60}")
+    abandon_hours = values["files"]["abandon_hours"]
+    if not 1 <= abandon_hours <= 24 * 365:
+        raise ConfigError("files.abandon_hours: between 1 and 8760")
     return Config(
         data_dir=data_dir,
         public_url=public_url,
@@ -262,6 +289,8 @@ def load(data_dir: Path, env: Mapping[str, str] | None = None, *, require_secret
         checkpoint_interval=timedelta(seconds=interval),
         max_file_bytes=max_file,
         quota_bytes=quota,
+        library_max_bytes=_library_max(values["library"]["max_document_bytes"]),
+        abandon_after=timedelta(hours=abandon_hours),
         inbound=_smtp_settings(
             data_dir,
             values["smtp"],
@@ -269,7 +298,29 @@ def load(data_dir: Path, env: Mapping[str, str] | None = None, *, require_secret
             production=public_url.startswith("https://"),
             require=require_secrets,
         ),
+        trusted_proxies=tuple(_proxy_network(item) for item in values["server"]["trusted_proxies"]),
+        object_store=_object_store(data_dir, values["blobs"], require_secrets),
+        metrics=_metrics(data_dir, values["metrics"], require_secrets),
+        notify_interval=timedelta(
+            minutes=_between("notify.interval_minutes", values["notify"]["interval_minutes"], 1, 1440)
+        ),
+        notify_digest_hour=_between("notify.digest_hour", values["notify"]["digest_hour"], 0, 23),
     )
+
+
+def _between(key: str, value: int, low: int, high: int) -> int:
+    if not low <= value <= high:
+        raise ConfigError(f"{key}: between {low} and {high}")
+    return value
+
+
+def _proxy_network(text: str) -> Network:
+    try:
+        return ipaddress.ip_network(text, strict=True)
+    except ValueError:
+        raise ConfigError(
+            f"server.trusted_proxies: {text!r} is not an IP address or network (e.g. 127.0.0.1)"
+        ) from None
 
 
 def _root_key(data_dir: Path, values: dict[str, Any], require: bool) -> tuple[bytes, bytes | None]:
@@ -538,3 +589,89 @@ def read_secret_text(key: str, path: Path) -> str:
     if not text:
         raise ConfigError(f"{key}: {path} is empty")
     return text
+
+
+# --- [blobs] backend = "s3" and [metrics] (docs/operations.md) ------------------------------------
+
+
+@dataclass(frozen=True)
+class ObjectStore:
+    """An S3-compatible bucket for the blobs. Empty keys: botocore's own chain (env, instance role)."""
+
+    bucket: str
+    endpoint: str = ""  # empty: AWS's endpoint for the region
+    region: str = "us-east-1"
+    prefix: str = ""
+    addressing: str = "path"  # "path" (MinIO, Ceph RGW, Garage) or "virtual" (AWS)
+    access_key: str = field(default="", repr=False)
+    secret_key: str = field(default="", repr=False)
+
+    def __str__(self) -> str:
+        return f"s3 {self.endpoint or 'aws'}/{self.bucket}/{self.prefix}"
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """The Prometheus endpoint: its own listener, never on the public port."""
+
+    listen: HostPort
+    token: bytes = field(default=b"", repr=False)  # empty: loopback only, no token
+
+    def __str__(self) -> str:
+        return f"http://{self.listen}/metrics" + (" (bearer token)" if self.token else " (loopback)")
+
+
+_BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def _object_store(data_dir: Path, section: dict[str, Any], require: bool) -> ObjectStore | None:
+    backend = section["backend"]
+    if backend == "files":
+        return None
+    if backend != "s3":
+        raise ConfigError(f"blobs.backend: 'files' or 's3', got {backend!r}")
+    bucket, endpoint, prefix = section["s3_bucket"], section["s3_endpoint"], section["s3_prefix"]
+    if not _BUCKET_RE.fullmatch(bucket):
+        raise ConfigError(f"blobs.s3_bucket: 3-63 lower-case letters, digits, dots and hyphens, got {bucket!r}")
+    if endpoint and (urlsplit(endpoint).scheme not in ("http", "https") or not urlsplit(endpoint).netloc):
+        raise ConfigError(f"blobs.s3_endpoint: expected https://host[:port], got {endpoint!r}")
+    if prefix and not re.fullmatch(r"[A-Za-z0-9._/-]{1,200}/", prefix):
+        raise ConfigError(f"blobs.s3_prefix: letters, digits, . _ - / ending with '/', got {prefix!r}")
+    if section["s3_addressing"] not in ("path", "virtual"):
+        raise ConfigError(f"blobs.s3_addressing: 'path' or 'virtual', got {section['s3_addressing']!r}")
+    key_file, secret_file = section["s3_access_key_file"], section["s3_secret_key_file"]
+    if bool(key_file) != bool(secret_file):
+        raise ConfigError("blobs.s3_secret_key_file: s3_access_key_file and s3_secret_key_file go together")
+    access = secret = ""
+    if key_file and require:
+        access = read_secret_text("blobs.s3_access_key_file", _resolve(data_dir, key_file))
+        secret = read_secret_text("blobs.s3_secret_key_file", _resolve(data_dir, secret_file))
+    return ObjectStore(bucket, endpoint, section["s3_region"], prefix, section["s3_addressing"], access, secret)
+
+
+def _metrics(data_dir: Path, section: dict[str, Any], require: bool) -> MetricsSettings | None:
+    if not section["listen"]:
+        if section["token_file"]:
+            raise ConfigError("metrics.token_file: set metrics.listen too, or remove it")
+        return None
+    listen = parse_host_port("metrics.listen", section["listen"])
+    token = b""
+    if section["token_file"] and require:
+        token = read_secret("metrics.token_file", _resolve(data_dir, section["token_file"]))
+    if not token and not section["token_file"]:
+        try:
+            loopback = ipaddress.ip_address(listen.host).is_loopback
+        except ValueError:
+            loopback = listen.host == "localhost"
+        if not loopback:
+            raise ConfigError(
+                f"metrics.listen: {listen} is not a loopback address; set metrics.token_file to serve it there"
+            )
+    return MetricsSettings(listen, token)
+
+
+def _library_max(value: int) -> int:
+    """library.max_document_bytes: an upload is held in memory while its text is extracted."""
+    if not 0 < value <= 1024 * 1024 * 1024:
+        raise ConfigError("library.max_document_bytes: between 1 and 1073741824")
+    return value

@@ -29,7 +29,16 @@ url = "sqlite:///isecom.db"            # relative to this folder; or postgresql:
 # url_file = "secrets/database.url"    # a URL with a password belongs in a file
 
 [blobs]
-path = "blobs"
+path = "blobs"                         # backend "files": encrypted chunks under this folder
+# backend = "s3"                       # or an S3-compatible object store (docs/operations.md):
+# s3_endpoint = "https://minio.internal.example:9000"
+# s3_bucket = "isecom-blobs"
+# s3_access_key_file = "secrets/s3.access"
+# s3_secret_key_file = "secrets/s3.secret"
+
+[metrics]                              # Prometheus text format, never on the public port
+listen = ""                            # e.g. "127.0.0.1:9464"; off when empty
+# token_file = "secrets/metrics.token" # required when listen is not a loopback address
 
 [mail]
 domains = ["isecom.example"]
@@ -84,6 +93,10 @@ absolute_hours = 12                     # and after this long in any case
 [files]
 max_file_bytes = 21474836480            # largest evidence file (20 GiB; at most 2^40)
 quota_bytes = 107374182400              # per member: every file they uploaded, declared sizes (100 GiB)
+
+[notify]                                # "You have new secure mail" at a member's own outside address
+interval_minutes = 15                   # at most one notice per member per this many minutes
+digest_hour = 7                         # UTC hour of the daily digest, for members who chose it
 """
 
 

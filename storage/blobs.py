@@ -11,6 +11,7 @@ import asyncio
 import os
 import re
 import secrets
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,15 +21,20 @@ _ID_RE = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,127}$")
 READ_CHUNK = 1024 * 1024
 
 
+def check_blob_id(blob_id: object) -> str:
+    """The one id rule for every blob store (fullmatch: no trailing newline slips past ``$``)."""
+    if not isinstance(blob_id, str) or not _ID_RE.fullmatch(blob_id):
+        raise InvalidInput("Invalid blob id.", field="blob_id")
+    return blob_id
+
+
 class FileBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._tmp = root / ".tmp"
 
     def _path(self, blob_id: str) -> Path:
-        if not isinstance(blob_id, str) or not _ID_RE.match(blob_id):
-            raise InvalidInput("Invalid blob id.", field="blob_id")
-        padded = blob_id.ljust(4, "_")
+        padded = check_blob_id(blob_id).ljust(4, "_")
         return self.root / padded[:2] / padded[2:4] / blob_id
 
     async def put(self, blob_id: str, chunks: AsyncIterator[bytes], *, max_bytes: int) -> int:
@@ -81,6 +87,22 @@ class FileBlobStore:
     async def delete(self, blob_id: str) -> bool:
         return await asyncio.to_thread(_unlink, self._path(blob_id))
 
+    async def listing(self, *, older_than: float) -> AsyncIterator[str]:
+        """Ids of the blobs last written more than ``older_than`` seconds ago; temp files of writes
+        that died (a crash) that old are deleted on the way."""
+        cutoff = time.time() - older_than
+        for path in await asyncio.to_thread(_stale_tmp, self._tmp, cutoff):
+            await asyncio.to_thread(_unlink, path)
+        for blob_id in await asyncio.to_thread(_stale_blobs, self.root, cutoff):
+            yield blob_id
+
+    async def ids(self) -> AsyncIterator[str]:
+        """Every stored blob id (for backups and audits); temp files are not blobs."""
+        paths = await asyncio.to_thread(lambda: sorted(self.root.glob("*/*/*")))
+        for path in paths:
+            if path.parent.parent.parent == self.root and path.is_file() and _ID_RE.fullmatch(path.name):
+                yield path.name
+
     async def check_writable(self) -> None:
         probe = self._tmp / f"ready.{secrets.token_hex(4)}"
         try:
@@ -111,3 +133,25 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _stale_tmp(tmp: Path, cutoff: float) -> list[Path]:
+    if not tmp.is_dir():
+        return []
+    return [p for p in tmp.iterdir() if p.is_file() and p.stat().st_mtime < cutoff and not p.name.startswith("ready.")]
+
+
+def _stale_blobs(root: Path, cutoff: float) -> list[str]:
+    found: list[str] = []
+    if not root.is_dir():
+        return found
+    for first in sorted(root.iterdir()):
+        if first.name == ".tmp" or not first.is_dir():
+            continue
+        for second in sorted(first.iterdir()):
+            if not second.is_dir():
+                continue
+            found.extend(
+                p.name for p in sorted(second.iterdir()) if _ID_RE.match(p.name) and p.stat().st_mtime < cutoff
+            )
+    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import and_, delete, func, insert, select, update
@@ -9,8 +10,8 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from isecom.services.ports import Draft, MailboxEntry
-from isecom.types import MemberId
+from isecom.services.ports import Draft, MailboxEntry, NewMessage, RecipientKeys
+from isecom.types import MemberId, MemberStatus
 from storage import tables as t
 
 _ENTRY = select(
@@ -86,6 +87,65 @@ class MailStore:
                 for member, folder, unread in entries
             ],
         )
+
+    async def recipient_keys(self, member_ids: Collection[MemberId]) -> dict[MemberId, RecipientKeys]:
+        """For the send's key checks, in one query: each member's status, revocation and current
+        key statement leaf (members absent from the result do not exist)."""
+        if not member_ids:
+            return {}
+        m, d, leaf = t.members.c, t.key_directory.c, t.kt_leaves.c
+        rows = await self._conn.execute(
+            select(m.id, m.status, d.revoke_idx, leaf.data)
+            .select_from(
+                t.members.outerjoin(t.key_directory, d.member_id == m.id).outerjoin(t.kt_leaves, leaf.idx == d.keys_idx)
+            )
+            .where(m.id.in_([i.value for i in member_ids]))
+        )
+        return {
+            MemberId(r.id): RecipientKeys(
+                MemberStatus(r.status), r.revoke_idx is not None, None if r.data is None else bytes(r.data)
+            )
+            for r in rows
+        }
+
+    async def existing(self, msg_ids: Collection[str]) -> set[str]:
+        if not msg_ids:
+            return set()
+        rows = await self._conn.execute(select(t.messages.c.id).where(t.messages.c.id.in_(list(msg_ids))))
+        return {str(r) for r in rows.scalars()}
+
+    async def add_many(self, messages: Sequence[NewMessage], received_at: datetime) -> None:
+        if not messages:
+            return
+        await self._conn.execute(
+            insert(t.messages),
+            [
+                {
+                    "id": m.msg_id,
+                    "sender_id": m.sender_id.value,
+                    "origin": m.origin,
+                    "size": len(m.envelope),
+                    "envelope": m.envelope,
+                    "created_at": received_at,
+                }
+                for m in messages
+            ],
+        )
+        rows = [
+            {
+                "member_id": member.value,
+                "msg_id": m.msg_id,
+                "folder": folder,
+                "unread": int(unread),
+                "starred": 0,
+                "thread": None,
+                "received_at": received_at,
+            }
+            for m in messages
+            for member, folder, unread in m.entries
+        ]
+        if rows:
+            await self._conn.execute(insert(t.mailbox), rows)
 
     async def entry(self, member_id: MemberId, msg_id: str) -> MailboxEntry | None:
         row = (

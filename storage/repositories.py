@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from isecom.errors import Conflict
+from isecom.services.notify_ports import OutboxHealth, OutboxProblem
 from isecom.services.ports import (
     Application,
     Challenge,
@@ -523,6 +524,35 @@ class OutboxStore:
         o = t.outbox.c
         query = select(t.outbox).where(o.sent_at.is_(None), o.attempts > 0).order_by(o.id.desc()).limit(limit)
         return [_queued(row._mapping) for row in await self._conn.execute(query)]
+
+    async def health(self, limit: int) -> OutboxHealth:
+        o = t.outbox.c
+        failing = [o.sent_at.is_(None), o.attempts > 0]
+        retrying = (
+            await self._conn.execute(select(func.count()).where(*failing, o.sealed_values.is_not(None)))
+        ).scalar_one()
+        given_up = (
+            await self._conn.execute(select(func.count()).where(*failing, o.sealed_values.is_(None)))
+        ).scalar_one()
+        query = (
+            select(o.id, o.template, o.attempts, o.last_error, o.created_at, o.next_attempt_at, o.sealed_values)
+            .where(*failing)
+            .order_by(o.id.desc())
+            .limit(limit)
+        )
+        recent = [
+            OutboxProblem(
+                id=row.id,
+                template=row.template,
+                attempts=row.attempts,
+                # "ClassName: text": only the class; the text may quote a relay's reply naming the address
+                error_class=(row.last_error or "").split(":", 1)[0][:64],
+                created_at=row.created_at,
+                next_attempt_at=row.next_attempt_at if row.sealed_values is not None else None,
+            )
+            for row in await self._conn.execute(query)
+        ]
+        return OutboxHealth(int(retrying), int(given_up), recent)
 
 
 def _queued(m: RowMapping) -> QueuedMail:

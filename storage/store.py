@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
@@ -19,10 +20,17 @@ from isecom.services.ports import KeyHistoryRows, NodesNeeded, RelatedLeaves
 from isecom.types import Email, MemberId
 from storage import key_reads
 from storage.audit_chain import Audit
+from storage.checklists import ChecklistStore
 from storage.db import make_engine
+from storage.file_links import FileLinks
 from storage.files import Files
+from storage.group_commit import GroupCommit
 from storage.keylog import KeyLog
+from storage.library import PostgresLibrary, SqliteLibrary, library_for
 from storage.mail import MailStore
+from storage.notices import Notices
+from storage.notify import NotifyStore
+from storage.profiles import Profiles
 from storage.repositories import (
     Applications,
     Challenges,
@@ -33,6 +41,9 @@ from storage.repositories import (
     Throttle,
     Tokens,
 )
+
+I = TypeVar("I")  # noqa: E741
+R = TypeVar("R")
 
 
 @dataclass(slots=True)
@@ -49,6 +60,12 @@ class SqlTransaction:
     keylog: KeyLog
     files: Files
     mail: MailStore
+    profiles: Profiles
+    file_links: FileLinks
+    checklists: ChecklistStore
+    notify: NotifyStore
+    library: SqliteLibrary | PostgresLibrary
+    notices: Notices
 
     @classmethod
     def on(cls, conn: AsyncConnection) -> SqlTransaction:
@@ -65,6 +82,12 @@ class SqlTransaction:
             KeyLog(conn),
             Files(conn),
             MailStore(conn),
+            Profiles(conn),
+            FileLinks(conn),
+            ChecklistStore(conn),
+            NotifyStore(conn),
+            library_for(conn),
+            Notices(conn),
         )
 
 
@@ -85,6 +108,7 @@ class SqlStore:
             if (engine.dialect.name == "sqlite")
             else None
         )
+        self.group = GroupCommit(self.transaction)  # grouped() below
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTransaction]:
@@ -98,6 +122,13 @@ class SqlStore:
                 yield SqlTransaction.on(conn)
         except (OSError, ConnectionError, OperationalError, InterfaceError) as exc:
             raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
+
+    async def grouped(
+        self, handler: Callable[[SqlTransaction, Sequence[I]], Awaitable[Sequence[R | Exception]]], item: I
+    ) -> R:
+        """Write ``item`` with ``handler`` in the next group commit (storage/group_commit.py), in a
+        transaction shared with concurrent callers; returns once that transaction is committed."""
+        return await self.group.run(handler, item)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[SqlTransaction]:
@@ -136,6 +167,7 @@ class SqlStore:
             raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
 
     async def close(self) -> None:
+        await self.group.close()
         await self.engine.dispose()
         if self._reader is not None:
             await self._reader.dispose()

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -333,4 +334,222 @@ file_access = Table(
     Column("file_id", String(32), ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
     Column("member_id", String(32), ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
     Index("ix_file_access_member", "member_id"),
+)
+
+# The 24-hour initial action checklist (docs/PROTOCOL.md §12). Templates are public,
+# versioned knowledge; a case copy names its version. The server sees who takes part in a
+# case, its start time and which items are ticked, when and by whom; the case label and the
+# notes are ciphertext under a case key that only the participants' keys unwrap.
+checklist_versions = Table(
+    "checklist_versions",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("items", Text, nullable=False),  # JSON list of {section, title, guidance, due_hours}
+    Column("created_by", String(32), ForeignKey("members.id", ondelete="SET NULL"), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+checklist_cases = Table(
+    "checklist_cases",
+    metadata,
+    Column("id", String(32), primary_key=True),  # case_id, hex (the client's random 16 bytes)
+    Column("version", Integer, ForeignKey("checklist_versions.version"), nullable=False),
+    Column("starts_at", UTCDateTime(), nullable=False),
+    Column("label", LargeBinary, nullable=False),  # nonce ‖ AEAD ciphertext (§12.3)
+    Column("key_commit", LargeBinary(32), nullable=False),
+    Column("created_by", String(32), ForeignKey("members.id", ondelete="SET NULL"), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+checklist_participants = Table(
+    "checklist_participants",
+    metadata,
+    Column("case_id", String(32), ForeignKey("checklist_cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("member_id", String(32), ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("enc_kid", LargeBinary(32), nullable=False),
+    Column("wrap", LargeBinary, nullable=False),  # SEAL(case_key ‖ case_id, enc_pk), 96 bytes
+    Column("added_by", String(32), nullable=True),
+    Column("added_at", UTCDateTime(), nullable=False),
+    Index("ix_checklist_participants_member", "member_id"),
+)
+
+checklist_ticks = Table(
+    "checklist_ticks",
+    metadata,
+    Column("case_id", String(32), ForeignKey("checklist_cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("item", Integer, primary_key=True),  # the item's index in the case's template version
+    Column("done", Integer, nullable=False),
+    Column("changed_by", String(32), nullable=True),
+    Column("changed_at", UTCDateTime(), nullable=False),
+)
+
+checklist_notes = Table(
+    "checklist_notes",
+    metadata,
+    Column("case_id", String(32), ForeignKey("checklist_cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("id", String(32), primary_key=True),  # note_id, hex
+    Column("author_id", String(32), nullable=True),
+    Column("body", LargeBinary, nullable=False),  # the sealed note (§12.4)
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# Which messages reference which evidence files (learnt at send, when access is granted), so a
+# file's chunks and blobs are deleted with the last message that references it (migration 0013).
+message_files = Table(
+    "message_files",
+    metadata,
+    Column("msg_id", String(32), ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("file_id", String(32), ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_message_files_file", "file_id"),
+)
+
+# An unfinished upload's resume record (docs/PROTOCOL.md §8.6): a sealed box to its owner's own
+# X25519 key holding the file key, nonce seed and a fingerprint; opaque to the server.
+file_resume = Table(
+    "file_resume",
+    metadata,
+    Column("file_id", String(32), ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
+    Column("sealed", LargeBinary, nullable=False),
+)
+
+# The knowledge library (migration 0010): member-visible documents, not end-to-end encrypted
+# (the threat model lets the server know the knowledge content). The file is a blob in the blob
+# store; ``body`` holds the text extracted from it for full-text search. The search index itself
+# is backend-specific and lives only in the migration and storage/library.py: an FTS5 table
+# ``library_fts`` on SQLite, a generated ``tsvector`` column ``tsv`` with a GIN index on PostgreSQL.
+library_documents = Table(
+    "library_documents",
+    metadata,
+    Column("id", String(32), primary_key=True),  # random hex, also the blob id ("lib-<id>")
+    Column("title", String(300), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("kind", String(32), nullable=False),  # guideline, case_study, working_group, best_practice
+    Column("region", String(64), nullable=False),  # a region name, or "" for global
+    Column("language", String(8), nullable=False),  # ISO 639-1
+    Column("tags", Text, nullable=False),  # the tags joined by "," (library_tags is the index)
+    Column("filename", String(255), nullable=False),  # shown and offered on download
+    Column("media_type", String(100), nullable=False),  # from the magic bytes, not the name
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("body", Text, nullable=False),  # extracted text (bounded)
+    Column("uploaded_by", String(32), ForeignKey("members.id", ondelete="SET NULL"), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_library_documents_created", "created_at"),
+)
+
+library_tags = Table(
+    "library_tags",
+    metadata,
+    Column("doc_id", String(32), ForeignKey("library_documents.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag", String(64), primary_key=True),
+    Index("ix_library_tags_tag", "tag"),
+)
+
+# Members an administrator designated to add documents to the library (besides administrators).
+library_editors = Table(
+    "library_editors",
+    metadata,
+    Column("member_id", String(32), ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("granted_by", String(32), nullable=True),
+    Column("granted_at", UTCDateTime(), nullable=False),
+)
+
+# Corruption-related and asset-freeze notices (fictional in all data). Dates are ISO
+# "YYYY-MM-DD" strings, so they compare as text on every backend; "expired" is computed.
+notices = Table(
+    "notices",
+    metadata,
+    Column("ref", String(32), primary_key=True),  # CN-2026-00042, AF-2026-00042
+    Column("type", String(16), nullable=False),  # corruption, asset_freeze
+    Column("subject", String(300), nullable=False),
+    Column("subject_kind", String(16), nullable=False),  # person, entity
+    Column("countries", String(400), nullable=False),  # ",FR,KE," (commas around every code)
+    Column("valid_from", String(10), nullable=False),
+    Column("valid_until", String(10), nullable=True),
+    Column("cancelled", Integer, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("created_by", String(32), ForeignKey("members.id", ondelete="SET NULL"), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_notices_valid_until", "valid_until"),
+)
+
+# The Focal Point directory (isecom/services/profile_ports.py): public directory content the
+# server may know. A member's languages and expertise are also rows in ``profile_tags`` so the
+# directory filters use an index.
+member_profiles = Table(
+    "member_profiles",
+    metadata,
+    Column("member_id", String(32), ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", String(200), nullable=False),
+    Column("phone", String(40), nullable=False),
+    Column("languages", String(200), nullable=False),  # comma-separated ISO 639-1 codes, in order
+    Column("availability", String(16), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("hours", String(16), nullable=False),
+    Column("expertise", String(400), nullable=False),  # comma-separated keys
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("updated_by", String(32), nullable=True),
+)
+
+profile_tags = Table(
+    "profile_tags",
+    metadata,
+    Column("member_id", String(32), ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(8), primary_key=True),  # "lang" or "exp"
+    Column("value", String(32), primary_key=True),
+    Index("ix_profile_tags_value", "kind", "value", "member_id"),
+)
+
+# One row per country: the newest revision number (saves compare and set it).
+country_profiles = Table(
+    "country_profiles",
+    metadata,
+    Column("country", String(2), primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("saved_at", UTCDateTime(), nullable=False),
+)
+
+# Every saved revision, never changed: the body is the JSON of CountryFacts.
+country_profile_revisions = Table(
+    "country_profile_revisions",
+    metadata,
+    Column("country", String(2), primary_key=True),
+    Column("revision", Integer, primary_key=True, autoincrement=False),
+    Column("body", Text, nullable=False),
+    Column("saved_at", UTCDateTime(), nullable=False),
+    Column("saved_by", String(32), nullable=True),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date, nullable=False),
+    Column("place", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("documents", Text, nullable=False),  # JSON list of {"title", "url"}
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("updated_by", String(32), nullable=True),
+    Index("ix_events_dates", "ends_on", "starts_on"),
+)
+
+# Content-free new-mail notices (issue 7): one row per member who set an external address.
+# ``pending_since`` is set in the transaction that delivers mail to the member and cleared in
+# the one that queues the notice in the outbox, so a notice is never lost and never doubled.
+notify_settings = Table(
+    "notify_settings",
+    metadata,
+    Column("member_id", String(32), ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("mode", String(16), nullable=False),  # off | immediate | digest
+    Column("address", String(254), nullable=True),  # confirmed
+    Column("pending_address", String(254), nullable=True),  # waiting for its confirmation link
+    Column("pending_token", LargeBinary(32), nullable=True),  # digest of that link's token
+    Column("pending_since", UTCDateTime(), nullable=True),  # new mail not yet announced
+    Column("last_sent_at", UTCDateTime(), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_notify_settings_pending", "pending_since"),
 )

@@ -152,8 +152,9 @@ def run_cli(
     )
 
 
-def start_server(data: Path, *, env: dict[str, str] | None = None) -> LiveServer:
-    http_port, smtp_port = free_port(), free_port()
+def start_server(data: Path, *, env: dict[str, str] | None = None, ports: tuple[int, int] | None = None) -> LiveServer:
+    """``ports``: (HTTP, SMTP) to listen on, e.g. those of a server stopped to restart it."""
+    http_port, smtp_port = ports or (free_port(), free_port())
     log = data.parent / f"serve-{http_port}.log"
     full_env = {
         **os.environ,

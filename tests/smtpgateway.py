@@ -15,16 +15,18 @@ import threading
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import trustme
 
 from isecom.config import SenderRule, SmtpSettings
+from isecom.crypto import keys, keytrans
 from isecom.crypto.gateway import Gateway, gateway_seed
-from isecom.services import demo
+from isecom.services import demo, keydir
 from isecom.smtp import gateway
-from isecom.types import Country
+from isecom.types import Country, Email, MemberStatus
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.store import SqlStore
@@ -34,6 +36,8 @@ DOMAINS = ("isecom.example",)
 HOSTNAME = "mx.isecom.example"
 FR_MEMBER = "camille.roux@isecom.example"
 KE_MEMBER = "otieno.mwangi@isecom.example"
+PENDING_MEMBER = "ada.admin@isecom.example"  # a demo member left unactivated: deferred at RCPT
+RECEIVING = (FR_MEMBER, KE_MEMBER, "lina.moreau@isecom.example", "paul.girard@isecom.example")
 FR_SENDER = "officer@police.example"  # admitted for FR from 127.0.0.1
 KE_SENDER = "officer@eacc.example"  # admitted for KE only after AUTH
 AUTH_USER = "ke-relay"
@@ -95,6 +99,8 @@ class Harness:
         await upgrade(engine)
         store = SqlStore(engine)
         await demo.load(store, FakeClock(), secrets.token_hex(32).encode())
+        for email in RECEIVING:
+            await publish_keys(store, email)
         return store
 
     def settings(self, **overrides: Any) -> SmtpSettings:
@@ -125,6 +131,49 @@ class Harness:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
         self.loop.close()
+
+
+ROOT_SEED = bytes(range(32))
+AUTHORITY = keydir.Authority(
+    origin="http://127.0.0.1:8080",
+    root_pk=keytrans.signing_keypair(ROOT_SEED)[0],
+    root_seed=ROOT_SEED,
+    log_seed=bytes(range(1, 33)),
+)
+
+
+async def publish_keys(store: SqlStore, email: str) -> None:
+    """Activate a demo member the short way: fresh keys enrolled in the key log, status active.
+
+    The gateway defers (4xx at RCPT) members who cannot receive yet, so the
+    members the tests write to get a current published key first.
+    """
+    now = datetime.now(UTC)
+    async with store.transaction() as tx:
+        member = await tx.members.by_email(Email.parse(email))
+        assert member is not None
+        identity = keys.Identity.generate(bytes.fromhex(member.id.value), int(now.timestamp()))
+        seqno, prev = await keydir.next_statement(tx, member.id)
+        statement = keytrans.key_statement(
+            identity.sig_sk,
+            uid=identity.uid,
+            email=email,
+            seqno=seqno,
+            prev=prev,
+            enc_pk=identity.current.pk,
+            created=int(now.timestamp()),
+        )
+        await keydir.enrol(
+            tx,
+            AUTHORITY,
+            member,
+            statement,
+            sig_pk=identity.sig_pk,
+            enc_pk=identity.current.pk,
+            not_after=None,
+            now=now,
+        )
+        await tx.members.set_status(member.id, MemberStatus.ACTIVE)
 
 
 async def _close(server: asyncio.Server) -> None:

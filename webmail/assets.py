@@ -36,6 +36,7 @@ VENDOR: dict[str, str] = {
     "vendor/fastest-levenshtein.mjs": "fastest-levenshtein/esm/mod.js",
     "vendor/zxcvbn-ts/dictionary-compression/decompress.mjs": "@zxcvbn-ts/dictionary-compression/dist/decompress.mjs",
     "vendor/uqr.mjs": "uqr/dist/index.mjs",
+    "vendor/dompurify.mjs": "dompurify/dist/purify.es.mjs",
 }
 
 # URL folder -> (folder in node_modules, entry module). A package built as many small ES
@@ -43,6 +44,7 @@ VENDOR: dict[str, str] = {
 VENDOR_TREES: dict[str, tuple[str, str]] = {
     "vendor/zxcvbn-ts/core/": ("@zxcvbn-ts/core/dist", "index.mjs"),
     "vendor/zxcvbn-ts/language-common/": ("@zxcvbn-ts/language-common/dist", "index.mjs"),
+    "vendor/postal-mime/": ("postal-mime/dist/esm", "postal-mime.js"),
 }
 
 # Bare module names that vendored modules import -> the URL path of our copy.

@@ -9,11 +9,12 @@ that chunk (at most 16 MiB + 40). The JSON routes keep the app-wide limit.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 
-from isecom.crypto.encoding import b64d
+from isecom.crypto.encoding import b64d, b64e
 from isecom.crypto.errors import CryptoError
 from isecom.errors import InvalidInput
 from isecom.services import files
@@ -50,6 +51,15 @@ def _hashes(value: Any) -> list[bytes]:
         raise InvalidInput("chunk_hashes must be 32-byte base64url hashes.", field="chunk_hashes") from None
 
 
+def _resume(value: Any) -> bytes | None:
+    if value is None:
+        return None
+    try:
+        return b64d(value)
+    except CryptoError:
+        raise InvalidInput("resume must be a base64url sealed box.", field="resume") from None
+
+
 def file_json(record: FileRecord, missing: list[int] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "file_id": record.id,
@@ -74,6 +84,7 @@ async def declare(request: web.Request) -> web.Response:
         chunk_size=body.get("chunk_size"),
         plain_size=body.get("plain_size"),
         chunk_hashes=_hashes(body.get("chunk_hashes")),
+        resume=_resume(body.get("resume")),
     )
     context = request.config_dict[CONTEXT]
     member = request[MEMBER].id
@@ -82,6 +93,25 @@ async def declare(request: web.Request) -> web.Response:
         return web.json_response(file_json(record, list(range(record.n_chunks))), status=201)
     found = await files.status(context.store, member, record.id)
     return web.json_response(file_json(found.record, found.missing))
+
+
+@routes.get("/api/v1/files")
+async def unfinished(request: web.Request) -> web.Response:
+    """The member's own uploads that can be resumed (§8.6): sealed records, manifests, what is missing."""
+    context = request.config_dict[CONTEXT]
+    found = await files.unfinished(context.store, request[MEMBER].id)
+    uploads = [
+        {
+            "file_id": item.file_id,
+            "resume": b64e(item.sealed),
+            "chunk_hashes": [
+                b64e(item.manifest[i : i + files.HASH_BYTES]) for i in range(0, len(item.manifest), files.HASH_BYTES)
+            ],
+            "missing": missing,
+        }
+        for item, missing in found
+    ]
+    return web.json_response({"uploads": uploads}, headers={"Cache-Control": "no-store"})
 
 
 @routes.get("/api/v1/files/{file_id}")
@@ -102,10 +132,22 @@ async def put_chunk(request: web.Request) -> web.Response:
         request[MEMBER].id,
         request.match_info["file_id"],
         _index(request),
-        request.content.iter_chunked(READ_PIECE),
+        _body(request),
         request.content_length,
     )
     return web.Response(status=201 if stored else 204)
+
+
+async def _body(request: web.Request) -> AsyncIterator[bytes]:
+    """The request body piece by piece; a client that goes away mid-chunk is a refused chunk
+    (nothing is stored), not a server error."""
+    try:
+        async for piece in request.content.iter_chunked(READ_PIECE):
+            yield piece
+    except ConnectionResetError:
+        raise InvalidInput(
+            "The connection was lost before the whole chunk arrived; send it again.", field="body"
+        ) from None
 
 
 @routes.get("/api/v1/files/{file_id}/chunks/{index}")

@@ -174,14 +174,14 @@ async def change(request: web.Request) -> web.Response:
 async def delete(request: web.Request) -> web.Response:
     """To Trash; from Trash, for good (the ciphertext goes once no mailbox holds it)."""
     context = request.config_dict[CONTEXT]
-    where = await mailbox.delete(context.store, request[MEMBER], request.match_info["id"])
+    where = await mailbox.delete(context.store, request[MEMBER], request.match_info["id"], blobs=context.blobs)
     return web.json_response({"result": where})
 
 
 @routes.post("/api/v1/mailbox/trash/empty")
 async def empty_trash(request: web.Request) -> web.Response:
     context = request.config_dict[CONTEXT]
-    removed = await mailbox.empty_trash(context.store, request[MEMBER])
+    removed = await mailbox.empty_trash(context.store, request[MEMBER], blobs=context.blobs)
     return web.json_response({"deleted": removed})
 
 

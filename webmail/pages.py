@@ -9,7 +9,7 @@ from isecom.access import public
 from isecom.errors import InvalidInput
 from isecom.services.applications import LANGUAGES as WORKING_LANGUAGES
 from isecom.types import Language, MemberId, Role
-from webmail import i18n
+from webmail import i18n, profile_pages
 from webmail.keys import CONTEXT
 from webmail.middleware import MEMBER
 from webmail.render import language, render
@@ -114,7 +114,13 @@ async def admin(request: web.Request) -> web.Response:
 async def directory(request: web.Request) -> web.Response:
     """Members of a country, from the key directory; each opens its contact page."""
     member = request[MEMBER]
-    return render(request, "directory.html", member=member, countries=i18n.countries(language(request)))
+    return render(
+        request,
+        "directory.html",
+        member=member,
+        countries=i18n.countries(language(request)),
+        **profile_pages.directory_values(request),
+    )
 
 
 @routes.get("/contacts/{member_id}", name="contact")

@@ -36,7 +36,7 @@ from rich.progress import (
 )
 
 from isecom.auth import two_factor
-from isecom.client import Client, ClientError, compose, files, mail
+from isecom.client import Client, ClientError, compose, eml, files, mail
 from isecom.client.keyring import KeyProblem, KeyRing
 from isecom.client.session import split_activation_link
 from isecom.client.state import State, StateError, default_path
@@ -433,6 +433,8 @@ async def read(args: argparse.Namespace) -> int:
         message = await mail.read(member.client, member.ring, args.id)
         if message.entry["unread"]:
             await member.client.http_patch(f"/api/v1/messages/{args.id}", {"unread": False})
+        if getattr(args, "eml_out", None):
+            await eml.save_original(message, args.eml_out)
         saved = await _save(member, message, args.save_attachments) if args.save_attachments else []
         if message.payload.get("type") == "smtp":
             summary, body = _smtp_summary(message)

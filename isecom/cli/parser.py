@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from isecom import __version__
-from isecom.cli import admin, client, rootkey, server
+from isecom.cli import admin, backup, client, rootkey, server
 from isecom.crypto.payload import HANDLING
 
 
@@ -37,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     _data(serve)
     serve.add_argument("--http", metavar="HOST:PORT", help="override server.http")
     serve.add_argument("--smtp", metavar="HOST:PORT", help="override server.smtp")
+    serve.add_argument(
+        "--only",
+        choices=["http", "smtp"],
+        help="http: HTTP alone (one of several application processes); "
+        "smtp: the SMTP gateway and the background jobs (run exactly one such process)",
+    )
     serve.set_defaults(run=server.serve)
     migrate = commands.add_parser("migrate", help="apply database migrations")
     _data(migrate)
@@ -90,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(run=admin.audit_verify)
 
     rootkey.add_commands(commands, _data)
+    backup.add_commands(commands, _data)
 
     kt = commands.add_parser("kt", help="the key-transparency log")
     kt_commands = kt.add_subparsers(dest="kt_command", required=True, metavar="KT_COMMAND")
@@ -184,6 +191,9 @@ def _mail_commands(client_parser: argparse.ArgumentParser, commands: argparse._S
     read.add_argument("id", help="the message id")
     read.add_argument(
         "--save-attachments", type=Path, metavar="DIR", help="download, decrypt and verify every attachment into DIR"
+    )
+    read.add_argument(
+        "--eml-out", type=Path, metavar="FILE", help="mail that arrived by SMTP: write the original message to FILE"
     )
     reply = command("reply", "reply to the sender (--all: to every recipient too)", client.reply)
     reply.add_argument("id", help="the message id")

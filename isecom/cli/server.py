@@ -43,7 +43,7 @@ async def serve(args: argparse.Namespace) -> int:
         cfg = replace(cfg, http=http, public_url=public_url)
     if args.smtp:
         cfg = replace(cfg, smtp=config.parse_host_port("--smtp", args.smtp))
-    await app.serve(cfg)
+    await app.serve(cfg, only=args.only)
     return 0
 
 
@@ -54,7 +54,7 @@ async def demo(args: argparse.Namespace) -> int:
     logs.configure(cfg.log_format, cfg.log_level)
     await app.check_database(cfg)
     async with app.open_context(cfg) as context:
-        result = await demo_data.load(context.store, SystemClock(), cfg.server_key)
+        result = await demo_data.load(context.store, SystemClock(), cfg.server_key, blobs=context.blobs)
     print(f"demo data: {len(result.created)} members created, {result.skipped} already present")
     for invitation in result.created:
         print(f"  {invitation.member.email}: {cfg.public_url}/activate#{invitation.activation_token}")

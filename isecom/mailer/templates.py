@@ -113,6 +113,20 @@ TEMPLATES: dict[str, Template] = {
             "If this was not you, change your password and tell your administrator at once."
         ),
     ),
+    # Content-free by design (isecom/services/notify.py): no sender, subject, count or content,
+    # so every notice is the same mail. Goes to the member's own external address.
+    "notify.new_mail": Template(
+        N_("You have new secure mail"),
+        N_("You have new secure mail.\n\n%(link)s"),
+    ),
+    "notify.confirm": Template(
+        N_("Confirm your address for isecom notices"),
+        N_(
+            "Hello,\n\nto be told at this address when new secure mail arrives in your isecom mailbox, open "
+            "this link within 48 hours while signed in:\n\n%(link)s\n\nThe notices will never contain the "
+            "mail itself. If you did not ask for this, ignore this mail: nothing will be sent here."
+        ),
+    ),
 }
 
 STEPS = {"nomination": N_("nomination"), "authorization": N_("authorization")}

@@ -9,6 +9,7 @@ from dataclasses import replace
 from isecom.errors import Conflict, Forbidden, InvalidInput, NotFound
 from isecom.services import keydir, outbox
 from isecom.services.members import Invitation, NewMember, create_in
+from isecom.services.notify_ports import OutboxHealth
 from isecom.services.ports import AuditEntry, Clock, Member, Store
 from isecom.types import Country, Email, MemberId, MemberStatus, Role
 
@@ -187,3 +188,13 @@ async def reset_keys(
             AuditEntry(now, actor.id if actor else None, "keys.reset", member.id.value, {"reason": reason.strip()})
         )
     return replace(member, status=MemberStatus.PENDING_ACTIVATION)
+
+
+async def outbox_health(store: Store, actor: Member, *, limit: int = 20) -> OutboxHealth:
+    """Mail that failed to leave (counts, newest entries, error class): administrators only.
+
+    No addresses and no content: the template name, attempts, the error's class and when
+    the next try is (None: given up after the last try)."""
+    require_admin(actor)
+    async with store.read() as tx:
+        return await tx.outbox.health(limit)

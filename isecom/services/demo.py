@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from isecom.services import demo_checklists, demo_library, demo_profiles
 from isecom.services.members import Invitation, NewMember, create_first_admin, create_member
-from isecom.services.ports import Clock, Store
+from isecom.services.ports import BlobStore, Clock, Store
 from isecom.types import Email, Role
 
 DEMO_DOMAIN = "isecom.example"
@@ -37,7 +38,7 @@ class DemoResult:
     skipped: int
 
 
-async def load(store: Store, clock: Clock, server_key: bytes) -> DemoResult:
+async def load(store: Store, clock: Clock, server_key: bytes, blobs: BlobStore | None = None) -> DemoResult:
     """Create the demo members that do not exist yet; safe to run again."""
     created: list[Invitation] = []
     skipped = 0
@@ -56,4 +57,7 @@ async def load(store: Store, clock: Clock, server_key: bytes) -> DemoResult:
             created.append(await create_first_admin(store, clock, server_key, new))
         else:
             created.append(await create_member(store, clock, server_key, new, actor=None))
+    await demo_checklists.load(store, clock)
+    await demo_profiles.load(store, clock)
+    await demo_library.load(store, clock, blobs)  # library documents need the blob store
     return DemoResult(created=tuple(created), skipped=skipped)

@@ -17,15 +17,20 @@ its row recorded in a second one — the caller acknowledges after that commit.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from isecom.crypto.attachments import MAX_CHUNK, MIN_CHUNK, OVERHEAD, chunk_count
 from isecom.crypto.hashing import H256Stream, equal
 from isecom.errors import Conflict, InvalidInput, NotFound, TooLarge
+from isecom.services.files_ports import Unfinished
 from isecom.services.ports import BlobStore, Clock, FileRecord, Store, Transaction
 from isecom.types import MemberId
+
+log = logging.getLogger(__name__)
 
 UPLOADING = "uploading"
 COMMITTED = "committed"
@@ -34,7 +39,11 @@ HASH_BYTES = 32
 # default request size); a 20 GiB file needs chunks of at least 512 KiB (the default is 4 MiB).
 MAX_CHUNKS = 65_536
 MAX_CHUNK_BLOB = MAX_CHUNK + OVERHEAD
+# The sealed resume record (§8.6): a sealed box of a small JSON object; opaque to the server.
+MAX_RESUME = 8192
+SWEEP_BATCH = 500
 _FILE_ID = re.compile(r"^[0-9a-f]{32}$")
+_BLOB_ID = re.compile(r"^([0-9a-f]{32})-c([0-9]{1,9})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +61,18 @@ class Declaration:
     chunk_size: int
     plain_size: int
     chunk_hashes: tuple[bytes, ...]
+    resume: bytes | None = None  # the sealed resume record (§8.6), if the client sent one
 
     @classmethod
     def parse(
-        cls, *, file_id: object, n_chunks: object, chunk_size: object, plain_size: object, chunk_hashes: list[bytes]
+        cls,
+        *,
+        file_id: object,
+        n_chunks: object,
+        chunk_size: object,
+        plain_size: object,
+        chunk_hashes: list[bytes],
+        resume: bytes | None = None,
     ) -> Declaration:
         fid = parse_file_id(file_id)
         n_chunks, chunk_size = _whole("n_chunks", n_chunks), _whole("chunk_size", chunk_size)
@@ -68,7 +85,9 @@ class Declaration:
             raise InvalidInput(f"At most {MAX_CHUNKS} chunks per file; use larger chunks.", field="n_chunks")
         if len(chunk_hashes) != n_chunks or any(len(h) != HASH_BYTES for h in chunk_hashes):
             raise InvalidInput("chunk_hashes must hold one 32-byte hash per chunk.", field="chunk_hashes")
-        return cls(fid, n_chunks, chunk_size, plain_size, tuple(chunk_hashes))
+        if resume is not None and not 48 <= len(resume) <= MAX_RESUME:
+            raise InvalidInput(f"A resume record is a sealed box of 48 to {MAX_RESUME} bytes.", field="resume")
+        return cls(fid, n_chunks, chunk_size, plain_size, tuple(chunk_hashes), resume)
 
     @property
     def manifest(self) -> bytes:
@@ -142,6 +161,8 @@ async def declare(
             created_at=clock.now(),
         )
         await tx.files.add(record, declaration.manifest)
+        if declaration.resume is not None:
+            await tx.file_links.put_resume(record.id, declaration.resume)
     return record, True
 
 
@@ -295,3 +316,78 @@ async def grant(
         checked.append(file_id)
     for file_id in dict.fromkeys(checked):
         await tx.files.grant(file_id, recipient_ids)
+
+
+async def unfinished(store: Store, owner: MemberId) -> list[tuple[Unfinished, list[int]]]:
+    """The owner's uploads that can be resumed (§8.6), each with the chunks still missing."""
+    async with store.read() as tx:
+        found = await tx.file_links.unfinished(owner)
+        result = []
+        for item in found:
+            stored = await tx.files.chunks(item.file_id)
+            n_chunks = len(item.manifest) // HASH_BYTES
+            result.append((item, [i for i in range(n_chunks) if i not in stored]))
+    return result
+
+
+async def delete_blobs(blobs: BlobStore, released: Sequence[tuple[str, Sequence[int]]]) -> int:
+    """Delete the blobs of files whose rows are gone (after that commit). A failure is logged and
+    left to ``sweep``: the rows are gone, so nothing points at the blob any more."""
+    deleted = 0
+    for file_id, indices in released:
+        for index in indices:
+            try:
+                deleted += await blobs.delete(blob_id(file_id, index))
+            except Exception:
+                log.exception("deleting blob %s failed; the sweep will retry", blob_id(file_id, index))
+    return deleted
+
+
+@dataclass(frozen=True, slots=True)
+class Swept:
+    uploads: int  # abandoned uploads deleted
+    blobs: int  # blobs deleted (of those uploads, and orphans)
+
+
+async def sweep(
+    store: Store, blobs: BlobStore, clock: Clock, *, abandon_after: timedelta, orphan_seconds: float = 3600
+) -> Swept:
+    """Delete uploads declared more than ``abandon_after`` ago and never committed, then every blob
+    (older than ``orphan_seconds``) whose file has no row at all — left by a crash between a commit
+    and its blob deletion. A blob whose file still has a row is never touched."""
+    before = clock.now() - abandon_after
+    uploads = deleted = 0
+    while True:
+        async with store.read() as tx:
+            ids = await tx.file_links.abandoned(before, SWEEP_BATCH)
+        if not ids:
+            break
+        async with store.transaction() as tx:
+            released = await tx.file_links.delete_uploads(ids, before)
+        uploads += len(released)
+        deleted += await delete_blobs(blobs, released)
+        if len(ids) < SWEEP_BATCH:
+            break
+    batch: dict[str, list[str]] = {}
+    async for name in blobs.listing(older_than=orphan_seconds):
+        match = _BLOB_ID.match(name)
+        if match is not None:
+            batch.setdefault(match.group(1), []).append(name)
+        if len(batch) >= SWEEP_BATCH:
+            deleted += await _drop_orphans(store, blobs, batch)
+            batch = {}
+    deleted += await _drop_orphans(store, blobs, batch)
+    return Swept(uploads, deleted)
+
+
+async def _drop_orphans(store: Store, blobs: BlobStore, batch: dict[str, list[str]]) -> int:
+    if not batch:
+        return 0
+    async with store.read() as tx:
+        known = await tx.file_links.known(list(batch))
+    deleted = 0
+    for file_id, names in batch.items():
+        if file_id not in known:
+            for name in names:
+                deleted += await blobs.delete(name)
+    return deleted

@@ -6,7 +6,9 @@ connection is vouched for: it comes from one of the country's relay networks,
 or it signed in with the country's SMTP AUTH credential (``[smtp.senders.CC]``
 in the configuration, parsed into ``SenderRule``). Recipients must be members
 of our own domains (never relay), deliverable, and of a country the sender is
-admitted for.
+admitted for; a member who cannot receive yet (not activated, no current
+published key, keys revoked) gets a 4xx at RCPT so the sending server retries,
+while an unknown address gets 550.
 
 ``deliver`` is the only function that sees message content: it seals the raw
 bytes in memory to each recipient's current published key, signed by the
@@ -29,7 +31,7 @@ from isecom.crypto.gateway import Gateway, certificate
 from isecom.crypto.hashing import equal, h256
 from isecom.errors import Forbidden, InvalidInput, IsecomError, NotFound, TooLarge, Unavailable
 from isecom.services import keydir, mailbox
-from isecom.services.ports import Clock, Store
+from isecom.services.ports import Clock, Member, Store
 from isecom.types import Email, MemberStatus
 
 log = logging.getLogger("isecom.inbound")
@@ -115,7 +117,21 @@ async def check_recipient(store: Store, domains: tuple[str, ...], sender: Sender
         raise NotFound("No such recipient here.")
     if member.country.code not in sender.countries:
         raise Forbidden("Sender not allowed for this recipient.")
+    if not await _can_receive(store, member):
+        # A member who is not activated yet, or whose keys are revoked, cannot be sealed to now:
+        # 4xx at RCPT, so the sending server keeps the message and retries (asked after the
+        # country check, so a sender who may not write here learns nothing about key states).
+        raise Unavailable("This recipient cannot receive mail yet.")
     return email
+
+
+async def _can_receive(store: Store, member: Member) -> bool:
+    """Whether mail can be sealed to the member now: active, with a current, unrevoked published key."""
+    if member.status is not MemberStatus.ACTIVE:
+        return False
+    async with store.read() as tx:
+        found = await keydir.current_statement(tx, member.id)
+    return found is not None and found[0].revoke_idx is None
 
 
 async def deliver(

@@ -2,14 +2,16 @@
 
 Events carry no content, only what the member's own client needs to refresh: the
 kind of change and the message id. This is the in-process hub (one process, the
-default); several processes need a shared channel (PostgreSQL LISTEN/NOTIFY) that
-feeds the same ``publish``.
+default). With several processes on one PostgreSQL database, the composition root
+sets ``relay`` to a LISTEN/NOTIFY channel (``storage/live_pg.py``): ``publish``
+delivers here and hands the event to the relay, and the channel calls ``deliver``
+in every other process.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +23,17 @@ QUEUE = 256  # events waiting per connection before the slowest reader is cut of
 @dataclass
 class Hub:
     _subscribers: dict[str, set[asyncio.Queue[dict[str, Any] | None]]] = field(default_factory=dict)
+    # Hands every published event to the other processes (None: this process is alone).
+    relay: Callable[[list[MemberId], dict[str, Any]], None] | None = None
 
     def publish(self, member_ids: list[MemberId], event: dict[str, Any]) -> None:
+        """Tell the members' connections, here and (through ``relay``) in every other process."""
+        self.deliver(member_ids, event)
+        if self.relay is not None:
+            self.relay(member_ids, event)
+
+    def deliver(self, member_ids: list[MemberId], event: dict[str, Any]) -> None:
+        """Tell the members' connections to this process only."""
         for member_id in member_ids:
             for queue in list(self._subscribers.get(member_id.value, ())):
                 try:
@@ -47,6 +58,15 @@ class Hub:
                     return
         finally:
             self._drop(member_id.value, queue)
+
+    def reload_all(self) -> None:
+        """Every connection here reloads (events from other processes may have been missed)."""
+        for member_id, queues in list(self._subscribers.items()):
+            for queue in list(queues):
+                self._drop(member_id, queue)
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(None)
 
     def connections(self) -> int:
         return sum(len(s) for s in self._subscribers.values())

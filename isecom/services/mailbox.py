@@ -14,13 +14,27 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from isecom.crypto import envelope as env
+from isecom.crypto import keytrans
 from isecom.crypto.errors import CryptoError
 from isecom.crypto.hashing import h256
-from isecom.errors import Conflict, InvalidInput, NotFound, TooLarge
-from isecom.services import keydir
-from isecom.services.ports import FOLDERS, Clock, Draft, MailboxEntry, Member, Store, Transaction
+from isecom.errors import Conflict, InvalidInput, IsecomError, NotFound, TooLarge
+from isecom.services import keydir, notify
+from isecom.services.files import delete_blobs
+from isecom.services.ports import (
+    FOLDERS,
+    BlobStore,
+    Clock,
+    Draft,
+    MailboxEntry,
+    Member,
+    NewMessage,
+    RecipientKeys,
+    Store,
+    Transaction,
+)
 from isecom.types import MemberId, MemberStatus
 
 PAGE = 50
@@ -75,20 +89,67 @@ async def send(
     # The checks read a snapshot without the writer's lock; the transaction below only writes,
     # so it holds the lock for as short as it can (a key changing in between is the same race
     # as a key changing just after the send).
+    addressed = [MemberId(entry.uid.hex()) for entry in header.entries]
     async with store.read() as tx:
-        for entry in header.entries:
-            recipient = MemberId(entry.uid.hex())
-            await _check_key(tx, recipient, entry.enc_kid, sender=recipient == member.id)
-            if recipient != member.id:
-                recipients.append(recipient)
-    async with store.transaction() as tx:
-        if not await tx.mail.add_message(msg_id, member.id, "web", envelope, now):
-            if await tx.mail.envelope(msg_id) == envelope and await tx.mail.entry(member.id, msg_id):
-                return Sent(msg_id, recipients, created=False)  # a retry of a send that was committed
-            raise Conflict("A message with this id exists already; make a new envelope.")
-        await tx.mail.add_entries(msg_id, [(member.id, "sent", False), *[(r, "inbox", True) for r in recipients]], now)
-        await grant(tx, list(files or []), member.id, recipients)
-    return Sent(msg_id, recipients, created=True)
+        found = await tx.mail.recipient_keys(addressed)  # one query for every addressee
+    for entry, recipient in zip(header.entries, addressed, strict=True):
+        _check_found(found.get(recipient), recipient, entry.enc_kid, sender=recipient == member.id)
+        if recipient != member.id:
+            recipients.append(recipient)
+    pending = _Pending(member, msg_id, envelope, recipients, list(dict.fromkeys(files or [])), now, grant)
+    # Group commit: concurrent sends are written together, in one durable commit, and each
+    # returns only once that commit is done; a refused one (a taken id, a file it may not attach)
+    # is refused alone.
+    return await store.grouped(_write_sends, pending)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    member: Member
+    msg_id: str
+    envelope: bytes
+    recipients: list[MemberId]
+    file_ids: list[str]
+    now: datetime
+    grant: Grant
+
+
+async def _write_sends(tx: Transaction, sends: Sequence[_Pending]) -> list[Sent | Exception]:
+    """Write a batch of checked sends with a few bulk statements; one outcome per send, in order.
+    Nothing of a refused send is written: it is refused before any of its rows."""
+    outcomes: list[Sent | Exception] = []
+    stored = await tx.mail.existing([s.msg_id for s in sends])
+    new: dict[str, NewMessage] = {}
+    notified: dict[str, MemberId] = {}
+    for send in sends:
+        try:
+            if send.msg_id in new or send.msg_id in stored:
+                if send.msg_id in new:
+                    first = new[send.msg_id]
+                    same = first.envelope == send.envelope and first.sender_id == send.member.id
+                else:
+                    same = await tx.mail.envelope(send.msg_id) == send.envelope
+                    same = same and await tx.mail.entry(send.member.id, send.msg_id) is not None
+                if not same:
+                    raise Conflict("A message with this id exists already; make a new envelope.")
+                outcomes.append(Sent(send.msg_id, send.recipients, created=False))  # a retry of a send
+                continue
+            # The files are all checked before the first grant row is written (files.grant).
+            await send.grant(tx, send.file_ids, send.member.id, send.recipients)
+        except IsecomError as exc:
+            outcomes.append(exc)
+            continue
+        entries = [(send.member.id, "sent", False), *[(r, "inbox", True) for r in send.recipients]]
+        new[send.msg_id] = NewMessage(send.msg_id, send.member.id, "web", send.envelope, entries)
+        notified.update({r.value: r for r in send.recipients})
+        outcomes.append(Sent(send.msg_id, send.recipients, created=True))
+    if new:
+        await tx.mail.add_many(list(new.values()), sends[0].now)
+        for send in sends:
+            if send.file_ids and send.msg_id in new and new[send.msg_id].envelope is send.envelope:
+                await tx.file_links.link(send.msg_id, send.file_ids)  # the blobs go with the last message (§8.5)
+        await notify.mark_waiting(tx, list(notified.values()), sends[0].now)  # content-free notices
+    return outcomes
 
 
 async def store_smtp(store: Store, clock: Clock, envelope: bytes) -> Sent:
@@ -114,7 +175,22 @@ async def store_smtp(store: Store, clock: Clock, envelope: bytes) -> Sent:
         if not await tx.mail.add_message(msg_id, recipients[0], "smtp", envelope, now):
             raise Conflict("A message with this id exists already; make a new envelope.")
         await tx.mail.add_entries(msg_id, [(r, "inbox", True) for r in recipients], now)
+        await notify.mark_waiting(tx, recipients, now)
     return Sent(msg_id, recipients, created=True)
+
+
+def _check_found(found: RecipientKeys | None, member_id: MemberId, enc_kid: bytes, *, sender: bool) -> None:
+    """The checks of ``_check_key`` on what ``MailboxRepository.recipient_keys`` read."""
+    who = "your own copy" if sender else f"recipient {member_id.value}"
+    if found is None or found.status is not MemberStatus.ACTIVE:
+        raise InvalidInput(f"The envelope is addressed to {who}, who is not an active member.", field="envelope")
+    if found.keys_leaf is None:
+        raise InvalidInput(f"The envelope is addressed to {who}, who has no published keys.", field="envelope")
+    if found.revoked:
+        raise InvalidInput(f"The keys of {who} are revoked; mail to them is refused.", field="envelope")
+    statement = keytrans.parse_key_statement(keytrans.parse_leaf(found.keys_leaf).obj)
+    if h256(statement.enc_pk) != enc_kid:
+        raise Conflict(f"The envelope is sealed to a key that is not the current key of {who}; fetch the keys again.")
 
 
 async def _check_key(tx: Transaction, member_id: MemberId, enc_kid: bytes, *, sender: bool) -> None:
@@ -187,8 +263,12 @@ async def update(
     return entry
 
 
-async def delete(store: Store, member: Member, msg_id: str) -> str:
-    """Move to Trash; a message already in Trash is deleted for good. Returns where it went."""
+async def delete(store: Store, member: Member, msg_id: str, *, blobs: BlobStore | None = None) -> str:
+    """Move to Trash; a message already in Trash is deleted for good. Returns where it went.
+
+    A message no mailbox holds any more is deleted from the server, and with it every evidence
+    file no other message references: rows in the transaction, then (given ``blobs``) the blobs
+    once it committed — a crash in between leaves orphans that ``files.sweep`` removes."""
     async with store.transaction() as tx:
         entry = await tx.mail.entry(member.id, _msg_id(msg_id))
         if entry is None:
@@ -197,16 +277,23 @@ async def delete(store: Store, member: Member, msg_id: str) -> str:
             await tx.mail.update(member.id, entry.msg_id, {"folder": "trash"})
             return "trash"
         await tx.mail.remove(member.id, [entry.msg_id])
+        released = await tx.file_links.release([entry.msg_id])
         await tx.mail.drop_orphans([entry.msg_id])
+    if blobs is not None:
+        await delete_blobs(blobs, released)
     return "deleted"
 
 
-async def empty_trash(store: Store, member: Member) -> int:
-    """Delete everything in Trash; a message no mailbox holds any more is deleted from the server."""
+async def empty_trash(store: Store, member: Member, *, blobs: BlobStore | None = None) -> int:
+    """Delete everything in Trash; a message no mailbox holds any more is deleted from the server,
+    with the files only it referenced (as in ``delete``)."""
     async with store.transaction() as tx:
         ids = await tx.mail.in_folder(member.id, "trash")
         removed = await tx.mail.remove(member.id, ids)
+        released = await tx.file_links.release(ids)
         await tx.mail.drop_orphans(ids)
+    if blobs is not None:
+        await delete_blobs(blobs, released)
     return removed
 
 

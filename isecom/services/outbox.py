@@ -24,6 +24,8 @@ TEMPLATES = frozenset(
         "security.password_changed",
         "security.recovery_used",
         "security.keys_rotated",
+        "notify.new_mail",
+        "notify.confirm",
     }
 )
 

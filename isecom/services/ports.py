@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from isecom.services.checklist_ports import ChecklistRepository
 from isecom.types import Country, Email, Language, MemberId, MemberStatus, Role
+
+if TYPE_CHECKING:
+    from isecom.services.files_ports import FileLinkRepository
+    from isecom.services.library_ports import LibraryRepository, NoticeRepository
+    from isecom.services.notify_ports import NotifyRepository, OutboxHealth
+    from isecom.services.profile_ports import ProfileStores
+
+_I = TypeVar("_I")
+_R = TypeVar("_R")
 
 
 class Clock(Protocol):
@@ -226,6 +236,9 @@ class Outbox(Protocol):
         ...
 
     async def stuck(self, limit: int) -> list[QueuedMail]: ...
+    async def health(self, limit: int) -> OutboxHealth:
+        """Counts of mail retrying and given up, and the newest such mail (no address, no content)."""
+        ...
 
 
 class ChallengeRepository(Protocol):
@@ -362,6 +375,26 @@ class Draft:
     updated_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class RecipientKeys:
+    """What a send checks of an addressee: status, a revocation, the current key leaf (or None)."""
+
+    status: MemberStatus
+    revoked: bool
+    keys_leaf: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to store with its mailbox rows: (member, folder, unread)."""
+
+    msg_id: str
+    sender_id: MemberId
+    origin: str
+    envelope: bytes
+    entries: list[tuple[MemberId, str, bool]]
+
+
 class MailboxRepository(Protocol):
     async def add_message(
         self, msg_id: str, sender_id: MemberId, origin: str, envelope: bytes, created_at: datetime
@@ -372,6 +405,18 @@ class MailboxRepository(Protocol):
     async def envelope(self, msg_id: str) -> bytes | None: ...
     async def add_entries(self, msg_id: str, entries: list[tuple[MemberId, str, bool]], received_at: datetime) -> None:
         """(member, folder, unread) rows for a stored message."""
+        ...
+
+    async def existing(self, msg_ids: Collection[str]) -> set[str]:
+        """Which of these message ids are stored already (one query for a whole batch)."""
+        ...
+
+    async def recipient_keys(self, member_ids: Collection[MemberId]) -> dict[MemberId, RecipientKeys]:
+        """Status, revocation and current key-statement leaf of each member, in one query."""
+        ...
+
+    async def add_many(self, messages: Sequence[NewMessage], received_at: datetime) -> None:
+        """Store new messages (ids known to be free) and their mailbox rows, in bulk statements."""
         ...
 
     async def entry(self, member_id: MemberId, msg_id: str) -> MailboxEntry | None: ...
@@ -416,12 +461,32 @@ class Transaction(Protocol):
     def files(self) -> FileRepository: ...
     @property
     def mail(self) -> MailboxRepository: ...
+    @property
+    def profiles(self) -> ProfileStores: ...
+    @property
+    def file_links(self) -> FileLinkRepository: ...
+    @property
+    def checklists(self) -> ChecklistRepository: ...
+    @property
+    def notify(self) -> NotifyRepository: ...
+    @property
+    def library(self) -> LibraryRepository: ...
+    @property
+    def notices(self) -> NoticeRepository: ...
 
 
 class Store(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
     def read(self) -> AbstractAsyncContextManager[Transaction]:
         """A read-only transaction (writes fail); it never holds the writer's lock."""
+        ...
+
+    async def grouped(
+        self, handler: Callable[[Transaction, Sequence[_I]], Awaitable[Sequence[_R | Exception]]], item: _I
+    ) -> _R:
+        """Group commit: ``handler`` writes the items of concurrent callers in one transaction (one
+        outcome per item, an item it refuses left unwritten); return this item's result once that
+        transaction is committed, or raise its exception."""
         ...
 
     async def key_history(
@@ -457,6 +522,10 @@ class BlobStore(Protocol):
     async def size(self, blob_id: str) -> int: ...
     async def exists(self, blob_id: str) -> bool: ...
     async def delete(self, blob_id: str) -> bool: ...
+    def listing(self, *, older_than: float) -> AsyncIterator[str]:
+        """Ids of blobs written more than ``older_than`` seconds ago (for the orphan sweep)."""
+        ...
+
     async def check_writable(self) -> None: ...
 
 

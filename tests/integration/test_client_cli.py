@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import re
+import smtplib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -261,3 +262,27 @@ def test_bad_input_is_one_clear_line_and_exit_code_1(world: World) -> None:
         "--password-file", str(wrong), "--totp-secret-file", str(alice.totp),
     )  # fmt: skip
     _refused(fresh, "the server refused")
+
+
+def test_read_eml_out_writes_the_original_smtp_message(world: World) -> None:
+    """Mail that arrived by SMTP: --eml-out writes the bytes as received; never over an existing file."""
+    original = (
+        "From: Officer <sender@agency-relay.example>\r\nTo: alice.martin@isecom.example\r\n"
+        f"Subject: EML {MARKER}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        f"Fictional body {MARKER}, été.\r\n"
+    ).encode()
+    with smtplib.SMTP("127.0.0.1", world.server.smtp_port, timeout=30) as smtp:
+        smtp.ehlo("agency-relay.example")
+        assert smtp.mail("sender@agency-relay.example", ["BODY=8BITMIME"])[0] == 250
+        assert smtp.rcpt(EMAILS["alice"][0])[0] == 250
+        assert smtp.data(original)[0] == 250
+    listing = _json(world.cli("alice", "list", "--json"))
+    [smtp_id] = [m["id"] for m in listing["messages"] if m.get("type") == "smtp"]
+    target = world.tmp / "original.eml"
+    _ok(world.cli("alice", "read", smtp_id, "--eml-out", str(target)))
+    assert target.read_bytes() == original
+    assert target.stat().st_mode & 0o777 == 0o600
+    _refused(world.cli("alice", "read", smtp_id, "--eml-out", str(target)), "exists already")
+    web_id = next(m["id"] for m in listing["messages"] if m.get("type") != "smtp")
+    _refused(world.cli("alice", "read", web_id, "--eml-out", str(world.tmp / "web.eml")), "arrived by SMTP")
+    assert not (world.tmp / "web.eml").exists()

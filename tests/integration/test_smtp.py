@@ -31,9 +31,9 @@ def test_unknown_recipients_and_relaying_are_refused_at_rcpt(smtp: smtplib.SMTP)
     smtp.quit()
 
 
-def test_member_recipient_is_accepted_and_data_is_deferred_not_lost(smtp: smtplib.SMTP) -> None:
+def test_a_member_not_activated_yet_is_deferred_at_rcpt_not_refused(smtp: smtplib.SMTP) -> None:
     smtp.mail("sender@agency-relay.example")
-    assert smtp.rcpt("camille.roux@isecom.example")[0] == 250
-    code, _reply = smtp.data(b"Subject: test\r\n\r\nbody\r\n")
-    assert code == 451  # temporary: the sending server keeps the message and retries
+    code, reply = smtp.rcpt("camille.roux@isecom.example")
+    assert code == 451 and reply.startswith(b"4.3.0")  # temporary: the sending server keeps it and retries
+    assert smtp.rcpt("nobody@isecom.example")[0] == 550  # an unknown address stays a permanent refusal
     smtp.quit()

@@ -14,26 +14,33 @@ import smtplib
 import ssl
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from isecom.config import SenderRule, SmtpSettings
+from isecom.services import keydir
 from isecom.smtp import gateway
-from isecom.types import Country
+from isecom.types import Country, Email
 from tests.conftest import run_cli, start_server, stop_server
 from tests.smtpgateway import (
     AUTH_SECRET,
     AUTH_USER,
+    AUTHORITY,
     ELSEWHERE,
     FR_MEMBER,
     FR_SENDER,
     KE_MEMBER,
     KE_SENDER,
+    LOOPBACK,
+    PENDING_MEMBER,
     Harness,
     connect,
     fr_by_relay,
+    ke_by_auth,
     make_tls,
+    publish_keys,
     raw_data,
 )
 
@@ -52,7 +59,7 @@ def client_tls(harness: Harness) -> ssl.SSLContext:
     return harness.tls.client_context()
 
 
-def test_starttls_with_a_trusted_certificate_then_data_for_a_member_without_keys_is_451(
+def test_starttls_with_a_trusted_certificate_then_a_member_without_keys_is_451_at_rcpt(
     harness: Harness, client_tls: ssl.SSLContext
 ) -> None:
     with harness.serve() as port, connect(port) as client:
@@ -66,9 +73,11 @@ def test_starttls_with_a_trusted_certificate_then_data_for_a_member_without_keys
         client.ehlo("relay.police.example")
         assert not client.has_extn("starttls")
         assert client.mail(FR_SENDER, ["BODY=8BITMIME", "SMTPUTF8"])[0] == 250
-        assert client.rcpt(FR_MEMBER)[0] == 250
-        code, reply = client.data("Subject: Gel des avoirs\r\n\r\nCorps du message, été.\r\n".encode())
+        code, reply = client.rcpt(PENDING_MEMBER)
         assert code == DEFERRED and reply.startswith(b"4.3.0")  # not activated yet: the sender retries
+        assert client.rcpt(FR_MEMBER)[0] == 250
+        code, _ = client.data("Subject: Gel des avoirs\r\n\r\nCorps du message, été.\r\n".encode())
+        assert code == 250
 
 
 def test_when_tls_is_required_mail_before_starttls_gets_530(harness: Harness, client_tls: ssl.SSLContext) -> None:
@@ -160,7 +169,7 @@ def test_auth_over_tls_admits_the_credentials_country(harness: Harness, client_t
         assert client.mail(KE_SENDER)[0] == 250
         assert client.rcpt(KE_MEMBER)[0] == 250
         assert client.rcpt(FR_MEMBER)[0] == 550  # a KE credential speaks for KE only
-        assert client.data(b"Subject: x\r\n\r\nbody\r\n")[0] == DEFERRED
+        assert client.data(b"Subject: x\r\n\r\nbody\r\n")[0] == 250  # sealed and committed
 
 
 def test_auth_login_mechanism_works_too(harness: Harness, client_tls: ssl.SSLContext) -> None:
@@ -269,8 +278,33 @@ def test_isecom_serve_starts_the_gateway_with_the_configured_tls_and_policy(tmp_
             client.starttls(context=tls.client_context())
             client.ehlo("agency-relay.example")
             assert client.mail("sender@agency-relay.example")[0] == 250
-            assert client.rcpt(FR_MEMBER)[0] == 250
-            assert client.rcpt("lina.moreau@isecom.example")[0] == 452
-            assert client.data(b"Subject: x\r\n\r\nbody\r\n")[0] == DEFERRED
+            assert client.rcpt(FR_MEMBER)[0] == DEFERRED  # the demo members are not activated yet
+            assert client.rcpt("nobody@isecom.example")[0] == 550
     finally:
         stop_server(server)
+
+
+def test_members_who_cannot_receive_yet_get_4xx_at_rcpt_and_unknown_addresses_550(harness: Harness) -> None:
+    """Not activated, or keys revoked: 451 so the sending server retries; unknown: 550, permanent."""
+    harness.run(publish_keys(harness.store, "wanjiru.kamau@isecom.example"))
+    harness.run(_revoke(harness, "wanjiru.kamau@isecom.example"))
+    with harness.serve(senders=(fr_by_relay(), replace(ke_by_auth(), relays=(LOOPBACK,)))) as port:
+        with connect(port) as client:
+            assert client.mail(FR_SENDER)[0] == 250
+            code, reply = client.rcpt(PENDING_MEMBER)
+            assert (code, reply[:5]) == (451, b"4.3.0")
+            assert client.rcpt("nobody@isecom.example")[0] == 550
+            assert client.rcpt(FR_MEMBER)[0] == 250
+            assert client.rcpt("wanjiru.kamau@isecom.example")[0] == 550  # a KE member: FR senders may not
+        with connect(port) as client:
+            assert client.mail(KE_SENDER)[0] == 250
+            code, reply = client.rcpt("wanjiru.kamau@isecom.example")
+            assert (code, reply[:5]) == (451, b"4.3.0")  # revoked: deferred until a new key is published
+            assert client.rcpt(KE_MEMBER)[0] == 250
+
+
+async def _revoke(harness: Harness, email: str) -> None:
+    async with harness.store.transaction() as tx:
+        member = await tx.members.by_email(Email.parse(email))
+        assert member is not None
+        assert await keydir.revoke_by_platform(tx, AUTHORITY, member, harness.clock.now())

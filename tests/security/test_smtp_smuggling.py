@@ -69,4 +69,4 @@ def test_clean_crlf_message_with_dot_stuffing_is_not_mistaken_for_smuggling(harn
         client.mail(FR_SENDER)
         client.rcpt(FR_MEMBER)
         code, _ = raw_data(client, b"Subject: x\r\n\r\n..leading dot\r\n.\r\n")
-        assert code == 451  # acceptable; deferred until sealing arrives
+        assert code == 250  # accepted: sealed and committed like any clean message

@@ -1,11 +1,16 @@
 """Which messages reference which evidence files, so blobs are deleted with the last reference.
 
+Also the sealed resume record of an unfinished upload (docs/PROTOCOL.md §8.6).
+
 Revision ID: 0013
 Revises: 0012
 Create Date: 2026-11-28
 """
 
 from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0013"
 down_revision = "0012"
@@ -14,8 +19,27 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "message_files",
+        sa.Column("msg_id", sa.String(32), nullable=False),
+        sa.Column("file_id", sa.String(32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["msg_id"], ["messages.id"], name="fk_message_files_msg_id_messages", ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(["file_id"], ["files.id"], name="fk_message_files_file_id_files", ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("msg_id", "file_id", name="pk_message_files"),
+    )
+    op.create_index("ix_message_files_file", "message_files", ["file_id"])
+    op.create_table(
+        "file_resume",
+        sa.Column("file_id", sa.String(32), nullable=False),
+        sa.Column("sealed", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(["file_id"], ["files.id"], name="fk_file_resume_file_id_files", ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("file_id", name="pk_file_resume"),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("file_resume")
+    op.drop_index("ix_message_files_file", table_name="message_files")
+    op.drop_table("message_files")

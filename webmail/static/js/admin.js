@@ -4,6 +4,7 @@
 // to anyone who is not an administrator; the page then says so and shows none of its tools.
 import { ApiError, call } from "./api.js";
 import { errorText, fieldError, fill, show } from "./page.js";
+import { loadOutbox } from "./outbox-health.js";
 
 const root = document.getElementById("admin");
 const msg = root.dataset;
@@ -417,6 +418,7 @@ async function start() {
   try {
     csrf = (await api("GET", "/api/v1/session")).csrf_token;
     await loadAudit(new URLSearchParams());
+    await loadOutbox(api, dates);
   } catch (error) {
     if (error instanceof ApiError && error.status === 403) {
       show(status, msg.msgForbidden, "error");

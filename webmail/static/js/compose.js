@@ -8,9 +8,12 @@
 import { ApiError, call } from "./api.js";
 import { chunkPool } from "./crypto/pool.js";
 import { Upload, FileChanged } from "./upload.js";
+import { UnfinishedUploads } from "./resumelist.js";
 import { b64decode, toHex } from "./crypto/encoding.js";
 import { EMAIL, RecipientProblem, newSlot } from "./mailcore.js";
 import { errorText, fieldError, fill, show } from "./page.js";
+import "./compose-country.js"; // the recipients' country side panel
+import "./compose-notices.js"; // notice references (CN-/AF-YYYY-NNNNN) in subject and body: status chips
 
 const AUTOSAVE_MS = 2000;
 const $ = (id) => document.getElementById(id);
@@ -68,6 +71,10 @@ export class Composer {
     this.pool = null;
     this.sendButton = this.form.querySelector("button[type=submit]");
     this.reset({});
+    this.presetTo = addresses(new URLSearchParams(window.location.search).get("to") ?? ""); // /mail?to=
+    const running = () => new Set(this.uploads.filter((u) => u.state !== "failed").map((u) => u.fileId));
+    this.unfinished = new UnfinishedUploads(mail, msg, (file, resume) => this.attach([file], resume), running);
+    this.unfinished.refresh();
     for (const input of [this.to, this.cc, this.subject, this.body, this.handling]) {
       input.addEventListener("input", () => this.changed());
     }
@@ -104,11 +111,21 @@ export class Composer {
     });
   }
 
-  /** Encrypt and upload each file at once; Send waits for them. */
-  attach(files) {
+  /** Encrypt and upload each file at once (or resume one, §8.6); Send waits for them. */
+  attach(files, resume = null) {
     this.pool ??= chunkPool();
+    for (const failed of this.uploads.filter((u) => resume !== null && u.fileId === resume.fileId)) {
+      this.uploads = this.uploads.filter((u) => u !== failed); // replaced, not cancelled: it resumes
+      failed.row.li.remove();
+    }
     for (const file of files) {
-      const upload = new Upload(file, { csrf: this.mail.csrf, pool: this.pool, changed: (u) => this.drawUpload(u) });
+      const upload = new Upload(file, {
+        csrf: this.mail.csrf,
+        pool: this.pool,
+        changed: (u) => this.drawUpload(u),
+        sealTo: this.mail.current.pk,
+        resume,
+      });
       upload.row = this.uploadRow(upload);
       this.uploads.push(upload);
       $("compose-uploads").append(upload.row.li);
@@ -116,6 +133,8 @@ export class Composer {
       upload.run().then(() => {
         if (upload.state === "committed") {
           this.changed(); // the draft keeps the committed file
+        } else if (upload.state === "failed") {
+          this.unfinished.refresh(); // e.g. the server restarted: pick the file again to resume
         }
       });
     }
@@ -202,7 +221,7 @@ export class Composer {
   }
 
   /** A fresh (or prefilled) message; `slot` reopens a saved draft. */
-  reset({ to = [], cc = [], subject = "", body = "", handling = "H1", inReplyTo = null, references = [],
+  reset({ to = this.presetTo?.splice(0) ?? [], cc = [], subject = "", body = "", handling = "H1", inReplyTo = null, references = [],
     attachments = [], forwarded = [], slot = null }) {
     clearTimeout(this.timer);
     for (const upload of this.uploads) {

@@ -6,6 +6,7 @@
 import { ApiError } from "./api.js";
 import { Composer } from "./compose.js";
 import { Mail } from "./mailcore.js";
+import { showSmtp } from "./smtpmail.js";
 import { WrongPassword } from "./unlock.js";
 import { KeyProblem } from "./keyring.js";
 import { errorText, fieldError, fill, show } from "./page.js";
@@ -254,6 +255,7 @@ async function openView(id) {
   $("read-attachments-box").hidden = p.attachments.length === 0;
   files.replaceChildren(...p.attachments.map((a) => attachmentRow(a, opened)));
   showThread(opened);
+  showSmtp(opened, $, msg); // arrived by SMTP: the flag, envelope sender, inert HTML, MIME parts
   $("read-star").textContent = opened.entry.starred ? msg.msgUnstar : msg.msgStar;
   const inTrash = opened.entry.folder === "trash";
   $("read-archive").hidden = opened.entry.folder === "archive" || inTrash;

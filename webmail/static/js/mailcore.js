@@ -6,7 +6,9 @@ import { ApiError, call } from "./api.js";
 import { KeyProblem, KeyRing } from "./keyring.js";
 import { b64decode, b64encode, equal, fromHex, toHex, uidFromHex } from "./crypto/encoding.js";
 import { CryptoError } from "./crypto/errors.js";
-import { openDraft, openMessage, parseEnvelope, sealDraft, sealMessage } from "./crypto/envelope.js";
+import { MAGIC, openDraft, openMessage, openSmtp, parseEnvelope, sealDraft, sealMessage } from "./crypto/envelope.js";
+import { parseGatewayCertificate, parseLogKey } from "./crypto/keytrans.js";
+import { smtpMessage } from "./smtpmail.js";
 import { MAC, label } from "./crypto/primitives.js";
 import { lib } from "./crypto/sodium.js";
 import { unlockKeys } from "./unlock.js";
@@ -27,6 +29,13 @@ export function nowText() {
   return new Date().toISOString().replace(/\.\d+Z$/, "Z");
 }
 
+const SMTP_MAGIC = new TextEncoder().encode(MAGIC.smtp);
+
+/** Whether an envelope is SMTP mail sealed by the gateway ("ISS1", PROTOCOL.md §6.6). */
+function isSmtp(bytes) {
+  return bytes.length >= SMTP_MAGIC.length && SMTP_MAGIC.every((b, i) => bytes[i] === b);
+}
+
 export class Mail {
   constructor() {
     this.csrf = null;
@@ -36,6 +45,7 @@ export class Mail {
     this.current = null; // {pk, sk} the current encryption key, as published in the key log
     this.senders = new Map(); // uid hex -> Promise of a checked member
     this.opened = new Map(); // msg id -> opened message
+    this.gateway = null; // Promise of the SMTP gateway's verified signing key
   }
 
   async api(method, path, body) {
@@ -108,8 +118,15 @@ export class Mail {
     const answer = await this.api("GET", `/api/v1/messages/${encodeURIComponent(id)}`);
     const bytes = b64decode(answer.envelope);
     const entry = answer.message;
-    const result = { id, entry, payload: null, sender: null, problem: null, error: null };
+    const result = { id, entry, payload: null, sender: null, problem: null, error: null, smtp: null };
     try {
+      if (isSmtp(bytes)) {
+        // §6.6: sealed by the gateway, whose key is checked against the pinned root first.
+        const opened = openSmtp(bytes, this.reader, await this.gatewayKey());
+        Object.assign(result, await smtpMessage(opened.payload));
+        this.opened.set(id, result);
+        return result;
+      }
       const senderUid = toHex(parseEnvelope(bytes, "mail").senderUid);
       let sigPk = null;
       if (senderUid === this.me.id) {
@@ -144,6 +161,24 @@ export class Mail {
     }
     this.opened.set(id, result);
     return result;
+  }
+
+  /** The SMTP gateway's signing key: root → log key certificate → gateway certificate (§6.6). */
+  async gatewayKey() {
+    if (!this.gateway) {
+      this.gateway = (async () => {
+        const answer = await call("GET", "/keys/v1/gateway");
+        const logKey = parseLogKey(b64decode(answer.log_key), this.ring.rootPk);
+        if (logKey.origin !== this.ring.origin || (this.ring.logPk !== null && !equal(logKey.logPk, this.ring.logPk))) {
+          throw new CryptoError("log", "the gateway's log key is not the pinned one");
+        }
+        return parseGatewayCertificate(b64decode(answer.certificate), logKey.logPk, this.ring.origin);
+      })();
+      this.gateway.catch(() => {
+        this.gateway = null;
+      });
+    }
+    return this.gateway;
   }
 
   /** Keys of one recipient by email, checked; a RecipientProblem says why they cannot be used. */

@@ -8,10 +8,14 @@
 //      leave, so a file that changed in between is refused here, never sent under a reused
 //      nonce — and PUT by UPLOAD_LANES lanes at once, a network failure retried a few times.
 // Memory stays about UPLOAD_LANES chunks plus the pool's, whatever the file size. Then commit.
+// Chunk nonces derive from a per-file seed and the declaration carries a resume record sealed to
+// the member's own key (crypto/resume.js, §8.6): after a reload or a server restart the same file
+// picked again resumes — only the chunks the server lists as missing are encrypted and sent.
 import { ApiError } from "./api.js";
 import { chunkLength, descriptorJson } from "./crypto/attachments.js";
-import { b64encode, equal, toHex } from "./crypto/encoding.js";
-import { AEAD_NONCE } from "./crypto/primitives.js";
+import { b64decode, b64encode, equal, toHex } from "./crypto/encoding.js";
+import { AEAD_NONCE, randomBytes } from "./crypto/primitives.js";
+import { NONCE_SEED, chunkNonce, headHash, sealResume } from "./crypto/resume.js";
 import { encryptFileInPool } from "./crypto/pool.js";
 import { transferable } from "./crypto/rpc.js";
 
@@ -102,13 +106,18 @@ export class Meter {
 export class Upload {
   /**
    * @param {File} file
-   * @param {{csrf: string, pool: import("./crypto/pool.js").WorkerPool, changed: (u: Upload) => void}} options
+   * @param {{csrf: string, pool: import("./crypto/pool.js").WorkerPool, changed: (u: Upload) => void,
+   *   sealTo?: Uint8Array, resume?: {record: object, fileId: string, hashes: string[], missing: number[]}}} options
+   *   sealTo: the member's own X25519 key for the resume record; resume: an unfinished upload of
+   *   this file (GET /api/v1/files, its record opened and checked against the file)
    */
-  constructor(file, { csrf, pool, changed }) {
+  constructor(file, { csrf, pool, changed, sealTo = null, resume = null }) {
     this.file = file;
     this.csrf = csrf;
     this.pool = pool;
     this.changed = changed;
+    this.sealTo = sealTo;
+    this.resume = resume;
     this.state = "encrypting"; // → uploading → committed | failed | cancelled
     this.meter = new Meter(file.size);
     this.descriptor = null;
@@ -147,13 +156,26 @@ export class Upload {
   }
 
   async #upload() {
+    if (this.resume !== null) {
+      const { record, fileId, hashes, missing } = this.resume;
+      this.descriptor = record.descriptor;
+      this.fileId = fileId;
+      const nonces = [];
+      for (const index of missing) {
+        nonces[index] = chunkNonce(record.nonceSeed, index);
+      }
+      await this.#send([...missing], nonces, [], hashes.map((h) => b64decode(h, 32)));
+      return;
+    }
     const file = this.file;
     const nonces = [];
     const kept = [];
     const keep = file.size <= KEEP_BLOBS;
+    const seed = randomBytes(NONCE_SEED);
     const first = await encryptFileInPool(this.pool, file, {
       name: file.name,
       mime: file.type || "application/octet-stream",
+      nonce: (index) => chunkNonce(seed, index),
       onBlob: (index, blob) => {
         this.#check();
         nonces[index] = blob.slice(0, AEAD_NONCE);
@@ -168,14 +190,24 @@ export class Upload {
     this.descriptor = first.descriptor;
     const d = first.descriptor;
     this.fileId = toHex(d.fileId);
-    const declared = await this.#json("POST", "/api/v1/files", {
+    const declaration = {
       file_id: this.fileId,
       n_chunks: d.nChunks,
       chunk_size: d.chunkSize,
       plain_size: d.size,
       chunk_hashes: first.hashes.map(b64encode),
-    });
-    const missing = [...declared.missing];
+    };
+    if (this.sealTo !== null) {
+      const head = await headHash(file, d.chunkSize);
+      declaration.resume = b64encode(sealResume(this.sealTo, { descriptor: d, nonceSeed: seed, head }));
+    }
+    const declared = await this.#json("POST", "/api/v1/files", declaration);
+    await this.#send([...declared.missing], nonces, kept, first.hashes);
+  }
+
+  /** PUT the `missing` chunks (kept blobs, or encrypted again with their nonce), then commit. */
+  async #send(missing, nonces, kept, hashes) {
+    const d = this.descriptor;
     this.meter = new Meter(missing.reduce((sum, i) => sum + chunkLength(i, d.size, d.chunkSize), 0));
     this.#step("uploading");
     const lane = async () => {
@@ -185,7 +217,7 @@ export class Upload {
         let blob = kept[index];
         kept[index] = undefined;
         if (blob === undefined) {
-          blob = await this.#again(index, nonces[index], first.hashes[index]);
+          blob = await this.#again(index, nonces[index], hashes[index]);
         }
         this.#check();
         const stored = await retried(`/api/v1/files/${this.fileId}/chunks/${index}`, {

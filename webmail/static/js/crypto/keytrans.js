@@ -355,6 +355,27 @@ export function parseLogKey(obj, rootPk) {
   return { origin, logPk, made, raw: obj };
 }
 
+export const GATEWAY_TAG = utf8("ISEC-gateway-v1");
+
+/**
+ * The SMTP gateway's signing key from its certificate, signed by the log key (PROTOCOL.md §6.6):
+ * "ISEC-gateway-v1" ‖ text(origin) ‖ gateway_pk ‖ SIGN(log_sk, …).
+ * @param {Uint8Array} obj
+ * @param {Uint8Array} logPk the log key, itself verified against the pinned root (parseLogKey)
+ * @param {string} origin this instance's origin
+ * @returns {Uint8Array} the gateway's Ed25519 public key
+ */
+export function parseGatewayCertificate(obj, logPk, origin) {
+  ensure(bytes(obj).length >= 64, "format", "object too short");
+  const r = new Reader(bodyOf(obj), GATEWAY_TAG);
+  const found = r.text();
+  const gatewayPk = r.take(32);
+  r.end();
+  verified(obj, logPk);
+  ensure(found === origin, "log", "the gateway certificate is for another origin");
+  return gatewayPk;
+}
+
 /**
  * Parse a log leaf (§9.7); the object inside is parsed by checkHistory.
  * @param {Uint8Array} data

@@ -188,11 +188,12 @@ async function readRange(source, start, end) {
  * @param {string} [options.name]
  * @param {string} [options.mime]
  * @param {number} [options.chunkSize] default 4 MiB
+ * @param {(index: number) => Uint8Array} [options.nonce] chunk i's nonce (default R(24); §8.6 derives it)
  * @param {(index: number, blob: Uint8Array, hash: Uint8Array) => void|Promise<void>} [options.onBlob]
  * @returns {Promise<{descriptor: import("./attachments.js").Descriptor, hashes: Uint8Array[], blobs: (Uint8Array|null)[]}>}
  */
 export async function encryptFileInPool(pool, source, options = {}) {
-  const { name = "", mime = "application/octet-stream", chunkSize = DEFAULT_CHUNK_SIZE, onBlob } = options;
+  const { name = "", mime = "application/octet-stream", chunkSize = DEFAULT_CHUNK_SIZE, onBlob, nonce } = options;
   const sodium = await ready();
   const size = source instanceof Uint8Array ? source.length : source.size;
   const file = newFile(size, chunkSize);
@@ -209,7 +210,7 @@ export async function encryptFileInPool(pool, source, options = {}) {
       const plain = await readRange(source, start, start + chunkLength(index, size, chunkSize));
       sodium.crypto_hash_sha256_update(state, plain);
       const task = pool
-        .run("encrypt", { ...file, index, plain }, transferable(plain))
+        .run("encrypt", { ...file, index, plain, nonce: nonce?.(index) }, transferable(plain))
         .then(async ({ blob, hash }) => {
           hashes[index] = hash;
           if (onBlob) {
