@@ -179,6 +179,9 @@ async def serve(config: Config, *, stop: asyncio.Event | None = None, only: str 
         finally:
             for job in jobs:
                 job.cancel()
+            # Let each job leave its transaction before the engine is disposed (a job cut off
+            # later would hold a database connection, and its thread, past the end).
+            await asyncio.gather(*jobs, return_exceptions=True)
             if smtp_server is not None:
                 smtp_server.close()
             await runner.cleanup()

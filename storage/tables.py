@@ -537,6 +537,9 @@ events = Table(
     Index("ix_events_dates", "ends_on", "starts_on"),
 )
 
+# The directory lists members by country, then name (storage/profiles.py).
+Index("ix_members_directory", members.c.country, members.c.name, members.c.id)
+
 # Content-free new-mail notices (issue 7): one row per member who set an external address.
 # ``pending_since`` is set in the transaction that delivers mail to the member and cleared in
 # the one that queues the notice in the outbox, so a notice is never lost and never doubled.

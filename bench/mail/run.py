@@ -287,7 +287,8 @@ async def main() -> None:
         hello = await hello_world(hello_port)
         try:
             print(f"activating {SENDERS} senders, 3 recipients and 1 inbox owner …", flush=True)
-            gate = asyncio.Semaphore(4)
+            # One at a time on PostgreSQL: concurrent audit-log appends collide there (uq_audit_log_seq).
+            gate = asyncio.Semaphore(1 if DATABASE_URL.startswith("postgresql") else 4)
 
             async def made(i: int, role: str) -> tuple[str, Any]:
                 async with gate:

@@ -88,7 +88,7 @@ def test_two_members_share_a_case_tick_and_read_each_others_encrypted_notes(
     reader, r_watch = browser_of(new_context, sigrun, s_step)
     reader.goto("/checklists")
     unlock(reader, "checklists")
-    reader.locator("#case-list .message-row", has_text=label).locator("a").click()
+    reader.locator("#case-list .case-row", has_text=label).locator("a").click()
     reader.wait_for_url("**/checklists/*")
     unlock(reader, "checklist")
     assert reader.text_content("#case-title") == label

@@ -129,3 +129,40 @@ def test_profiles_directory_filters_country_profile_history_and_the_compose_pane
     assert "Saved elsewhere." in (panel.text_content() or "")
     assert panel.locator("a[href='/countries/PT']").count() == 1
     head_watcher.assert_clean(head, allowed(demo_server, {**fresh(tiago, ines), "/api/v1/countries/PT": 409}))
+
+
+def test_an_administrator_creates_edits_and_deletes_an_event(
+    new_context: Callable[..., BrowserContext], demo_server: LiveServer
+) -> None:
+    admin, step = activated(
+        demo_server, "rui.admin@isecom.example", "Rui Admin", "PT", "Demo Platform Operations", "admin"
+    )
+    page, watcher = browser_of(new_context, admin, step)
+    page.goto("/events")
+    page.select_option("#event-kind", "working_group")
+    page.fill("#event-title", "Working group on asset management (fictional)")
+    page.fill("#event-starts", "2030-03-04")
+    page.fill("#event-ends", "2030-03-05")
+    page.fill("#event-place", "Online")
+    page.fill("#event-description", "**Agenda** to follow.")
+    page.fill("#event-documents", "Terms of reference | https://conference.example/tor\nno address here")
+    page.click("#event-form button[type=submit]")
+    page.locator("#event-status.error").wait_for()  # a document line without "|" is refused before sending
+    page.fill("#event-documents", "Terms of reference | https://conference.example/tor")
+    page.click("#event-form button[type=submit]")
+    event = page.locator("#upcoming li.event", has_text="Working group on asset management (fictional)")
+    event.wait_for()
+    assert event.locator("strong", has_text="Agenda").count() == 1
+    assert event.locator("a[href='https://conference.example/tor']").count() == 1
+
+    event.locator("button[data-edit]").click()
+    assert page.evaluate("() => document.activeElement.id") == "event-form-title"
+    assert page.input_value("#event-place") == "Online"
+    page.fill("#event-place", "Harbour hall (fictional)")
+    page.click("#event-form button[type=submit]")
+    page.locator("#upcoming li.event", has_text="Harbour hall (fictional)").wait_for()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#upcoming li.event", has_text="Harbour hall (fictional)").locator("button[data-delete]").click()
+    page.locator("#upcoming li.event", has_text="Harbour hall (fictional)").wait_for(state="detached")
+    watcher.assert_clean(page, allowed(demo_server, fresh(admin)))

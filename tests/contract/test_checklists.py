@@ -61,6 +61,7 @@ async def test_cases_are_scoped_by_participant(store: SqlStore, clock: FakeClock
         assert await tx.checklists.case(other, case.id) is None
         assert await tx.checklists.cases(other) == []
         assert await tx.checklists.cases(owner) == [(case, creator)]
+    clock.advance(minutes=1)  # participants are listed in the order they were added
     added = Participant(other, b"j" * 32, b"v" * 96, owner, clock.now())
     async with store.transaction() as tx:
         assert await tx.checklists.add_participant(case.id, added)

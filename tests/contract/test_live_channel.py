@@ -10,6 +10,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 
 from isecom.services import live
@@ -142,3 +143,35 @@ async def test_an_unreachable_database_stops_the_start_clearly() -> None:
     channel = live_pg.LiveChannel("postgresql+asyncpg://nobody@127.0.0.1:1/none", live.Hub())
     with pytest.raises(OSError):
         await channel.start()
+
+
+@pytest.mark.postgres
+async def test_a_lost_listening_connection_comes_back_and_connected_browsers_reload(pg_url: str) -> None:
+    hub, other_hub = live.Hub(), live.Hub()
+    channel = live_pg.LiveChannel(pg_url, hub)
+    await channel.start()
+    dsn, _settings, name = live_pg.connect_args(pg_url)
+    admin = await asyncpg.connect(dsn)
+    try:
+        listening = await admin.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE query = $1 AND pid <> pg_backend_pid()", f'LISTEN "{name}"'
+        )
+        assert len(listening) == 1
+        other = live_pg.LiveChannel(pg_url, other_hub)
+        await other.start()
+        stream = hub.subscribe(A)
+        waiting = asyncio.ensure_future(next_event(stream))
+        await subscribed((hub, 1))
+        await admin.execute("SELECT pg_terminate_backend($1)", listening[0]["pid"])
+        assert await waiting is None  # re-opened: this browser reloads, it may have missed events
+        again = hub.subscribe(A)
+        arrived = asyncio.ensure_future(next_event(again))
+        await subscribed((hub, 1))
+        other_hub.publish([A], {"type": "mail", "id": "e" * 32, "folder": "inbox"})
+        assert await arrived == {"type": "mail", "id": "e" * 32, "folder": "inbox"}
+        await stream.aclose()
+        await again.aclose()
+        await other.close()
+    finally:
+        await admin.close()
+        await channel.close()

@@ -257,7 +257,8 @@ EVENT: dict[str, Any] = {
 async def test_events_admins_create_edit_delete_and_members_list(store: SqlStore, clock: FakeClock) -> None:
     admin = await person(store, clock, "ada.admin", "CA", Role.ADMIN)
     ncb = await person(store, clock, "ncb.france", "FR", Role.NCB_HEAD)
-    for refused in (ncb, await person(store, clock, "camille.roux", "FR")):
+    agency_head = await person(store, clock, "agency.head", "FR", Role.AGENCY_HEAD)
+    for refused in (ncb, agency_head, await person(store, clock, "camille.roux", "FR")):
         with pytest.raises(Forbidden):
             await events.create(store, clock, refused, EVENT)
     event = await events.create(store, clock, admin, EVENT)

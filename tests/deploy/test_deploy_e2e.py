@@ -5,7 +5,8 @@ Alice and Bao sign in through nginx. Bao's live-update stream is held by process
 uploads a 20 MB evidence file through nginx; process A is killed half-way, the upload stops
 and resumes, and every chunk is sent exactly once. A is restarted; Alice sends the message
 through A; Bao's stream on B announces it (PostgreSQL LISTEN/NOTIFY between the processes);
-Bao opens the message and the attachment and checks its SHA-256.
+Bao opens the message and the attachment and checks its SHA-256. Last, mail from an agency's
+relay to the SMTP process is announced on Bao's stream on B too.
 
 To reach one process on purpose, two more nginx instances from the same template, each in
 front of one process, listen on 127.0.0.2 and 127.0.0.3 at the same port: the clients'
@@ -20,7 +21,9 @@ import hashlib
 import json
 import os
 import signal
+import smtplib
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -135,7 +138,7 @@ class Deployment:
     main: Nginx
     via_a: Nginx
     via_b: Nginx
-    tls_context: Any
+    tls_context: ssl.SSLContext
     tmp: Path
 
 
@@ -251,6 +254,17 @@ async def _logged(nginx: Nginx, text: str) -> None:
     raise AssertionError(f"{text!r} never appeared in {nginx.prefix / 'access.log'}")
 
 
+def _smtp_send(port: int, context: ssl.SSLContext) -> None:
+    message = (
+        "From: Officer <officer@agency-relay.example>\r\nTo: bao.nguyen@isecom.example\r\n"
+        "Subject: Statements (fictional)\r\nDate: Sat, 28 Nov 2026 09:00:00 +0000\r\n"
+        "Message-ID: <e2e-1@agency-relay.example>\r\n\r\nFictional statements follow.\r\n"
+    )
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+        smtp.starttls(context=context)
+        smtp.sendmail("officer@agency-relay.example", ["bao.nguyen@isecom.example"], message)
+
+
 class Interrupted(Exception):
     """The sending side stops mid-way (its network dropped)."""
 
@@ -264,7 +278,7 @@ async def test_mail_with_evidence_across_two_processes_behind_nginx(deployment: 
     reader: asyncio.Task[None] | None = None
     try:
         alice = await _member(d, "alice.martin@isecom.example", "Alice Martin", "FR", alice_http)
-        bao = await _member(d, "bao.nguyen@isecom.example", "Bao Nguyen", "VN", bao_http)
+        bao = await _member(d, "bao.nguyen@isecom.example", "Bao Nguyen", "FR", bao_http)
         # Bao's live updates come from process B (through the nginx in front of B alone).
         recipient_route.address = "127.0.0.3"
         stream = await bao_http.get(f"{d.public_url}/api/v1/events", headers={"Accept": "text/event-stream"})
@@ -336,6 +350,13 @@ async def test_mail_with_evidence_across_two_processes_behind_nginx(deployment: 
         expected = hashlib.sha256(evidence.read_bytes()).hexdigest()
         assert saved.sha256 == expected
         assert hashlib.sha256(saved.path.read_bytes()).hexdigest() == expected
+
+        # Mail from an agency's relay, accepted by the SMTP process, is announced by B as well.
+        assert d.jobs.smtp_port is not None
+        await asyncio.to_thread(_smtp_send, d.jobs.smtp_port, d.tls_context)
+        event = await asyncio.wait_for(events.get(), timeout=30)
+        assert event["event"] == "mail" and event["folder"] == "inbox" and event["id"] != msg_id
+        assert (await mailclient.read(bao, bao_ring, event["id"])).smtp
     finally:
         if reader is not None:
             reader.cancel()

@@ -78,9 +78,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_events"),
     )
     op.create_index("ix_events_dates", "events", ["ends_on", "starts_on"])
+    op.create_index("ix_members_directory", "members", ["country", "name", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_members_directory", table_name="members")
     op.drop_index("ix_events_dates", table_name="events")
     op.drop_table("events")
     op.drop_table("country_profile_revisions")

@@ -32,11 +32,11 @@ function itemRow(item = { section: "", title: "", guidance: "", due_hours: 24 })
   const set = document.createElement("fieldset");
   set.className = "card template-item";
   set.append(document.createElement("legend"));
-  const section = Object.assign(document.createElement("input"), { type: "text", value: item.section, maxLength: 100 });
+  const section = Object.assign(document.createElement("input"), { type: "text", value: item.section, maxLength: 100, dir: "auto" });
   section.dataset.name = "section";
-  const title = Object.assign(document.createElement("input"), { type: "text", value: item.title, maxLength: 200, required: true });
+  const title = Object.assign(document.createElement("input"), { type: "text", value: item.title, maxLength: 200, required: true, dir: "auto" });
   title.dataset.name = "title";
-  const guidance = Object.assign(document.createElement("textarea"), { value: item.guidance, maxLength: 2000, rows: 2 });
+  const guidance = Object.assign(document.createElement("textarea"), { value: item.guidance, maxLength: 2000, rows: 3, dir: "auto" });
   guidance.dataset.name = "guidance";
   const due = Object.assign(document.createElement("input"), { type: "number", min: 0, max: 720, step: 1, value: item.due_hours });
   due.dataset.name = "due_hours";

@@ -28,12 +28,12 @@ async function loadCases() {
   const rows = [];
   for (const c of cases) {
     const li = document.createElement("li");
-    li.className = "message-row";
+    li.className = "case-row";
     li.dataset.id = c.id;
     const link = document.createElement("a");
     link.href = `/checklists/${c.id}`;
     const name = document.createElement("bdi");
-    name.className = "subject";
+    name.className = "case-label";
     try {
       name.textContent = book.label(c, c);
     } catch (error) {
@@ -46,8 +46,9 @@ async function loadCases() {
     when.dateTime = c.starts_at;
     when.textContent = fill(msg.msgStarted, { date: dates.format(new Date(c.starts_at)) });
     const progress = document.createElement("span");
-    progress.className = "who";
+    progress.className = "case-progress";
     progress.textContent = fill(msg.msgProgress, { done: c.ticked, total: c.items });
+    when.className = "hint";
     link.append(name, " ", progress, " ", when);
     li.append(link);
     rows.push(li);

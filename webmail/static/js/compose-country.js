@@ -48,6 +48,7 @@ function row(dl, label, value) {
   const dt = document.createElement("dt");
   dt.textContent = label;
   const dd = document.createElement("dd");
+  dd.dir = "auto";
   dd.textContent = value || panel.dataset.msgNotStated;
   dl.append(dt, dd);
 }

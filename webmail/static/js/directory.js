@@ -36,6 +36,7 @@ function fact(dl, label, value) {
   const dt = document.createElement("dt");
   dt.textContent = label;
   const dd = document.createElement("dd");
+  dd.dir = "auto";
   dd.textContent = value;
   dl.append(dt, dd);
 }
