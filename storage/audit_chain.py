@@ -6,7 +6,7 @@ import json
 from collections.abc import AsyncIterator, Collection
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -14,6 +14,9 @@ from isecom.crypto.chain import GENESIS, entry_hash
 from isecom.services.ports import AuditEntry, ChainedEntry
 from isecom.types import MemberId
 from storage import tables as t
+
+# An arbitrary constant naming the advisory lock that orders the first audit entries.
+_FIRST_ENTRY_LOCK = 0x15EC0A0D17
 
 
 class Audit:
@@ -25,6 +28,11 @@ class Audit:
         if self._conn.dialect.name == "postgresql":
             head_query = head_query.with_for_update()
         head = (await self._conn.execute(head_query)).first()
+        if head is None and self._conn.dialect.name == "postgresql":
+            # No head row to lock yet: serialize the very first entries with a transaction-level
+            # advisory lock, then read again (READ COMMITTED sees a head committed meanwhile).
+            await self._conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FIRST_ENTRY_LOCK})
+            head = (await self._conn.execute(head_query)).first()
         seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
         detail = json.dumps(entry.detail, sort_keys=True, ensure_ascii=False)
         actor = entry.actor.value if entry.actor else None

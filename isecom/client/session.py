@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -103,7 +104,9 @@ class Client:
         headers = {"Content-Type": "application/octet-stream", "Origin": self.origin}
         if self.csrf_token:
             headers["X-CSRF-Token"] = self.csrf_token
-        async with self._http.put(self.origin + path, data=data, headers=headers) as response:
+        # A file object, not bytes: aiohttp warns (ResourceWarning) on raw bodies over 1 MiB.
+        body = io.BytesIO(data)
+        async with self._http.put(self.origin + path, data=body, headers=headers) as response:
             if response.status >= 400:
                 await self._refuse(response)
             return response.status
