@@ -223,7 +223,7 @@ export class Upload {
         const stored = await retried(`/api/v1/files/${this.fileId}/chunks/${index}`, {
           method: "PUT",
           headers: { "Content-Type": "application/octet-stream", "X-CSRF-Token": this.csrf },
-          body: blob,
+          body: new Blob([blob]), // a Blob goes to the network process much faster than an ArrayBuffer body
           signal: this.abort.signal,
         });
         await stored.arrayBuffer(); // read to the end (empty), so the request completes
