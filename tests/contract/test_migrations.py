@@ -48,3 +48,43 @@ async def test_audit_entries_from_before_the_chain_are_chained_by_the_upgrade(em
     assert verdict.intact and verdict.entries == 3
     await migrate.upgrade(engine)  # idempotent
     await store.close()
+
+
+async def test_files_of_messages_stored_before_links_existed_stay_referenced(empty_url: str) -> None:
+    """0013 links every earlier committed file to every message its owner or grantees sent."""
+    engine = make_engine(empty_url)
+    await migrate.upgrade(engine, "0012")
+    at = datetime(2026, 11, 1, 9, 0, tzinfo=UTC).replace(tzinfo=None)
+    async with engine.begin() as conn:
+        for member in ("a" * 32, "b" * 32, "c" * 32):
+            await conn.execute(
+                text(
+                    "INSERT INTO members (id, email, name, country, agency, status, language, created_at)"
+                    " VALUES (:id, :email, 'Demo Person', 'FR', 'Demo Agency', 'active', 'en', :at)"
+                ),
+                {"id": member, "email": f"{member[0]}@isecom.example", "at": at},
+            )
+        await conn.execute(
+            text(
+                "INSERT INTO files (id, owner_id, n_chunks, chunk_size, plain_size, manifest, status, created_at)"
+                " VALUES (:id, :owner, 1, 65536, 10, :manifest, 'committed', :at)"
+            ),
+            {"id": "f" * 32, "owner": "a" * 32, "manifest": bytes(32), "at": at},
+        )
+        await conn.execute(
+            text("INSERT INTO file_access (file_id, member_id) VALUES (:f, :m)"), {"f": "f" * 32, "m": "b" * 32}
+        )
+        for msg, sender in (("1" * 32, "a" * 32), ("2" * 32, "b" * 32), ("3" * 32, "c" * 32)):
+            await conn.execute(
+                text(
+                    "INSERT INTO messages (id, sender_id, origin, size, envelope, created_at)"
+                    " VALUES (:id, :sender, 'web', 4, :env, :at)"
+                ),
+                {"id": msg, "sender": sender, "env": b"ciph", "at": at},
+            )
+    await migrate.upgrade(engine)
+    async with engine.connect() as conn:
+        rows = await conn.execute(text("SELECT msg_id, file_id FROM message_files ORDER BY msg_id"))
+        links = [tuple(row) for row in rows]
+    await engine.dispose()
+    assert links == [("1" * 32, "f" * 32), ("2" * 32, "f" * 32)]  # the owner's and the grantee's, not c's

@@ -30,6 +30,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("msg_id", "file_id", name="pk_message_files"),
     )
     op.create_index("ix_message_files_file", "message_files", ["file_id"])
+    # Messages stored before this revision carry their file references only inside the ciphertext.
+    # Any message that references a file was sent by a member allowed to (its owner or a grantee),
+    # so linking each committed file to every message of those senders is a safe superset: such a
+    # file is reclaimed only when every one of those messages is gone, never while one may need it.
+    op.execute(
+        """
+        INSERT INTO message_files (msg_id, file_id)
+        SELECT DISTINCT m.id, f.id FROM files f JOIN messages m ON m.sender_id = f.owner_id
+        WHERE f.status = 'committed'
+        UNION
+        SELECT DISTINCT m.id, a.file_id FROM file_access a
+        JOIN files f ON f.id = a.file_id AND f.status = 'committed'
+        JOIN messages m ON m.sender_id = a.member_id
+        """
+    )
     op.create_table(
         "file_resume",
         sa.Column("file_id", sa.String(32), nullable=False),
