@@ -90,7 +90,7 @@ bench-keyserver: install
 bench-mail: install
 	$(BIN)/python bench/mail/run.py
 
-# Inbound SMTP: 10 KiB messages over 16 STARTTLS sessions, sealed and committed, messages/s and p99: see bench/README.md.
+# Inbound SMTP: 10 KiB messages over 16 STARTTLS sessions, sealed and committed, messages/s and p99, and Postfix's rate where installed: see bench/README.md.
 .PHONY: bench-smtp
 bench-smtp: install
 	$(BIN)/python bench/smtp/run.py

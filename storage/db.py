@@ -16,7 +16,14 @@ def make_engine(url: str, *, read_only: bool = False) -> AsyncEngine:
     """
     if url.startswith("sqlite"):
         engine = create_async_engine(
-            url, pool_size=4, max_overflow=4, connect_args={"timeout": 30}, hide_parameters=True
+            url,
+            # Readers run side by side (WAL snapshots): enough pooled connections that concurrent
+            # look-ups (16 SMTP sessions, bench/smtp) do not open and close an overflow connection,
+            # a thread each, every time.
+            pool_size=16 if read_only else 4,
+            max_overflow=4,
+            connect_args={"timeout": 30},
+            hide_parameters=True,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_read if read_only else _sqlite_begin)

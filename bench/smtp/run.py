@@ -13,18 +13,24 @@ One run, on loopback, bounded in count and time:
     only after the message is sealed to the member's key and committed;
   * the same work one message at a time without SMTP (``inbound.deliver``), to split the cost;
   * one stored message opened with the member's keys, outside the timing, to check it is the one sent;
-  * Postfix's accept rate only where ``postfix`` is installed; otherwise the run says it skipped it.
+  * where Postfix is installed (/usr/sbin/postfix), the SAME load (same load.py, message, sessions,
+    bounds) against a private Postfix started for the run (bench/smtp/postfix.py: its own
+    configuration and queue in a temporary folder, 127.0.0.1 only, STARTTLS required with the same
+    certificate, every message accepted, queued durably and discarded, never relayed), stopped and
+    removed afterwards; both rates, p50/p99 and the ratio ours/Postfix. Otherwise the run says how
+    to install it (``--install-postfix`` does, as root).
 
-    .venv/bin/python bench/smtp/run.py
+    .venv/bin/python bench/smtp/run.py [--install-postfix] [--no-postfix] [--profile FILE]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import ipaddress
 import json
 import os
-import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -69,6 +75,7 @@ DATABASE_URL = os.environ.get("ISECOM_BENCH_DATABASE_URL", "")
 LOAD = Path(__file__).with_name("load.py")
 sys.path.insert(0, str(LOAD.parent))
 
+import postfix  # bench/smtp/postfix.py: the private Postfix instance
 from load import message  # bench/smtp/load.py: the same messages as the load generator
 
 
@@ -88,12 +95,27 @@ async def load(spec: dict[str, Any], folder: Path) -> dict[str, Any]:
     return result
 
 
-def postfix_installed() -> bool:
-    return bool(shutil.which("postfix")) or Path("/usr/sbin/postfix").exists()
+def summary(result: dict[str, Any]) -> tuple[float, str]:
+    lat = result["latencies"]
+    rate = len(lat) / result["wall"] if lat else 0.0
+    errors = result["errors"]
+    return rate, (
+        f"{rate:,.0f} messages/s  p50 {pct(lat, 0.5):.1f} ms  p99 {pct(lat, 0.99):.1f} ms  "
+        f"({len(lat):,} messages of {SIZE:,} bytes in {result['wall']:.1f} s, {SESSIONS} STARTTLS sessions, "
+        f"1 recipient; errors {len(errors)}{': ' + errors[0] if errors else ''})"
+    )
 
 
-async def main() -> None:
+def busy() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min), {os.cpu_count()} cores"
+
+
+async def main(args: argparse.Namespace) -> None:
     started = time.monotonic()
+    if args.install_postfix and not postfix.installed():
+        postfix.install()
+    load_before = busy()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         data = folder / "data"
@@ -134,7 +156,16 @@ async def main() -> None:
             spec = {"port": smtp_port, "cafile": str(cafile), "sessions": SESSIONS, "count": MESSAGES,
                     "seconds": SECONDS, "size": SIZE, "sender": SENDER, "rcpt": email, "helo": HELO,
                     "warmup": WARMUP}  # fmt: skip
-            result = await load(spec, folder)
+            if args.profile:  # pyinstrument (pip install pyinstrument into .venv; not a project dependency)
+                from pyinstrument import Profiler
+
+                with Profiler(async_mode="disabled", interval=0.0005) as profiler:
+                    result = await load(spec, folder)
+                report = profiler.output_text(unicode=True, show_all=False)
+                await asyncio.to_thread(Path(args.profile).write_text, report)
+            else:
+                result = await load(spec, folder)
+            batches, items = store.group.batches, store.group.items
             async with store.engine.connect() as conn:
                 stored = (await conn.execute(select(func.count()).select_from(t.messages))).scalar_one()
 
@@ -162,14 +193,25 @@ async def main() -> None:
             await runner.cleanup()
             await store.close()
 
-    lat = result["latencies"]
-    rate = len(lat) / result["wall"] if lat else 0.0
+        # The same load against a private Postfix on this machine, in this run.
+        theirs: dict[str, Any] | None = None
+        version = pf_failed = ""
+        if postfix.installed() and not args.no_postfix:
+            pf_port = free_port()
+            try:
+                with postfix.private_postfix(pf_port, Path(tls.cert_file), Path(tls.key_file), DOMAIN) as pf:
+                    version = pf.version
+                    theirs = await load({**spec, "port": pf_port}, folder)
+            except (RuntimeError, OSError, subprocess.SubprocessError) as exc:  # our figures are still printed
+                pf_failed = f"{type(exc).__name__}: {exc}"
+    load_after = busy()
+
+    rate, line = summary(result)
     backend = "PostgreSQL" if DATABASE_URL else "SQLite (WAL, synchronous=FULL)"
     print(f"bench/smtp — SMTP gateway, {backend}, one server process, smtplib load from a second process, loopback")
+    print(f"  sealed and committed   {line}")
     print(
-        f"  sealed and committed   {rate:,.0f} messages/s  p50 {pct(lat, 0.5):.1f} ms  p99 {pct(lat, 0.99):.1f} ms  "
-        f"({len(lat):,} messages of {SIZE:,} bytes in {result['wall']:.1f} s, {SESSIONS} STARTTLS sessions, "
-        f"1 recipient; errors {len(result['errors'])}{': ' + result['errors'][0] if result['errors'] else ''})"
+        f"  group commit           {items:,} messages in {batches:,} commits ({items / max(batches, 1):.1f} a commit)"
     )
     print(
         f"  one at a time, no SMTP inbound.deliver {deliver_ms:.2f} ms (seal + commit; {1000 / deliver_ms:,.0f}/s; "
@@ -177,13 +219,28 @@ async def main() -> None:
     )
     print(f"  stored                 {stored:,} messages; the newest opened with the member's keys: "
           f"{'byte-identical to what was sent' if check else 'DIFFERENT from what was sent'}")  # fmt: skip
-    if postfix_installed():
-        print("  Postfix                installed, but this bench does not drive it yet: comparison not made")
+    if theirs is not None:
+        pf_rate, pf_line = summary(theirs)
+        print(f"  Postfix {version:<14} {pf_line}")
+        print("                         (private instance: queued durably, then discarded; same load, same run)")
+        ratio = f"{rate / pf_rate:.2f}" if pf_rate else "n/a"
+        print(f"  ratio ours / Postfix   {ratio}")
+    elif pf_failed:
+        print(f"  Postfix                could not be measured ({pf_failed}; it needs root)")
+    elif args.no_postfix:
+        print("  Postfix                not measured (--no-postfix)")
     else:
-        print("  Postfix                not installed (no `postfix` on PATH or in /usr/sbin): comparison skipped")
+        print(
+            f"  Postfix                not installed (no {postfix.POSTFIX}): comparison skipped; {postfix.INSTALL_HINT}"
+        )
     print(f"  target ≥ 300 messages/s sealed and committed: {'met' if rate >= 300 else 'NOT met'} ({rate:,.0f}/s)")
+    print(f"  machine                before: {load_before}; after: {load_after}")
     print(f"  whole run {time.monotonic() - started:.0f} s")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--install-postfix", action="store_true", help="apt-get install postfix first (root only)")
+    parser.add_argument("--profile", metavar="FILE", help="profile the server during the load (needs pyinstrument)")
+    parser.add_argument("--no-postfix", action="store_true", help="skip the Postfix comparison")
+    asyncio.run(main(parser.parse_args()))

@@ -20,6 +20,7 @@ content never reaches a log line, an error message or a temporary file.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import logging
 from dataclasses import dataclass
@@ -30,12 +31,15 @@ from isecom.crypto.encoding import b64e
 from isecom.crypto.gateway import Gateway, certificate
 from isecom.crypto.hashing import equal, h256
 from isecom.errors import Forbidden, InvalidInput, IsecomError, NotFound, TooLarge, Unavailable
-from isecom.services import keydir, mailbox
-from isecom.services.ports import Clock, Member, Store
-from isecom.types import Email, MemberStatus
+from isecom.services import mailbox
+from isecom.services.ports import Clock, RecipientKeys, Store
+from isecom.types import Email, MemberId, MemberStatus
 
 log = logging.getLogger("isecom.inbound")
 MAX_RAW = 64 * 1024 * 1024  # what fits an "ISS1" envelope (PROTOCOL.md §6.6)
+# Messages up to this size are sealed on the event loop: measured ≈ 0.2 ms for 10 KiB (payload +
+# seal, one recipient; a thread hand-off alone costs ≈ 0.07 ms), so ≈ 1 ms here; larger ones in a thread.
+SEAL_INLINE = 64 * 1024
 
 _DELIVERABLE = frozenset({MemberStatus.ACTIVE, MemberStatus.PENDING_ACTIVATION})
 
@@ -111,13 +115,14 @@ async def check_recipient(store: Store, domains: tuple[str, ...], sender: Sender
         raise NotFound("No such recipient here.") from None
     if email.domain not in domains:
         raise NotFound("Relaying is not allowed.")
-    async with store.transaction() as tx:
+    async with store.read() as tx:  # look-ups only: one snapshot, no writer's lock
         member = await tx.members.by_email(email)
+        keys = await tx.mail.recipient_keys([member.id]) if member is not None else {}
     if member is None or member.status not in _DELIVERABLE:
         raise NotFound("No such recipient here.")
     if member.country.code not in sender.countries:
         raise Forbidden("Sender not allowed for this recipient.")
-    if not await _can_receive(store, member):
+    if not _can_receive(keys.get(member.id)):
         # A member who is not activated yet, or whose keys are revoked, cannot be sealed to now:
         # 4xx at RCPT, so the sending server keeps the message and retries (asked after the
         # country check, so a sender who may not write here learns nothing about key states).
@@ -125,13 +130,11 @@ async def check_recipient(store: Store, domains: tuple[str, ...], sender: Sender
     return email
 
 
-async def _can_receive(store: Store, member: Member) -> bool:
+def _can_receive(found: RecipientKeys | None) -> bool:
     """Whether mail can be sealed to the member now: active, with a current, unrevoked published key."""
-    if member.status is not MemberStatus.ACTIVE:
-        return False
-    async with store.read() as tx:
-        found = await keydir.current_statement(tx, member.id)
-    return found is not None and found[0].revoke_idx is None
+    return (
+        found is not None and found.status is MemberStatus.ACTIVE and found.keys_leaf is not None and not found.revoked
+    )
 
 
 async def deliver(
@@ -147,7 +150,7 @@ async def deliver(
     if not recipients:
         raise Unavailable("No recipients.")
     try:
-        keyed = await _recipient_keys(store, recipients)
+        keyed, found = await _recipient_keys(store, recipients)
         now = clock.now()
         body = payload.build(
             {
@@ -160,9 +163,12 @@ async def deliver(
             }
         )
         created_ms = int(now.timestamp() * 1000)
-        sealed = await asyncio.to_thread(envelope.seal_smtp, gateway, keyed, body, created_ms=created_ms)
+        if len(raw) <= SEAL_INLINE:  # ≈ 0.2 ms for 10 KiB: cheaper than a thread hand-off
+            sealed = envelope.seal_smtp(gateway, keyed, body, created_ms=created_ms)
+        else:  # large messages are sealed off the event loop
+            sealed = await asyncio.to_thread(envelope.seal_smtp, gateway, keyed, body, created_ms=created_ms)
         del body
-        return await mailbox.store_smtp(store, clock, sealed)
+        return await mailbox.store_smtp(store, clock, sealed, checked=found)
     except Unavailable:
         raise
     except IsecomError as exc:  # a key changed or a member left since RCPT: retry later
@@ -172,20 +178,32 @@ async def deliver(
         raise Unavailable("Temporary failure.", debug=type(exc).__name__) from None
 
 
-async def _recipient_keys(store: Store, recipients: list[Email]) -> list[envelope.Recipient]:
-    """Each distinct recipient's current published encryption key (Unavailable when one has none)."""
+async def _recipient_keys(
+    store: Store, recipients: list[Email]
+) -> tuple[list[envelope.Recipient], dict[MemberId, RecipientKeys]]:
+    """Each distinct recipient's current published encryption key (Unavailable when one has none),
+    and what was read, so that storing checks the sealed entries against the same snapshot."""
     keyed: dict[bytes, envelope.Recipient] = {}
-    async with store.read() as tx:
-        for email in recipients:
-            member = await tx.members.by_email(email)
-            if member is None or member.status is not MemberStatus.ACTIVE:
-                raise Unavailable("A recipient cannot receive mail yet.")
-            found = await keydir.current_statement(tx, member.id)
-            if found is None or found[0].revoke_idx is not None:
-                raise Unavailable("A recipient has no usable published keys.")
-            uid = bytes.fromhex(member.id.value)
-            keyed[uid] = envelope.Recipient(uid, found[1].enc_pk)
-    return list(keyed.values())
+    async with store.read() as tx:  # one snapshot: the members, then all their keys in one query
+        members = [await tx.members.by_email(email) for email in recipients]
+        ids = [m.id for m in members if m is not None]
+        found = await tx.mail.recipient_keys(ids)
+    for member in members:
+        if member is None or member.status is not MemberStatus.ACTIVE:
+            raise Unavailable("A recipient cannot receive mail yet.")
+        keys = found.get(member.id)
+        if keys is None or keys.keys_leaf is None or keys.revoked or keys.status is not MemberStatus.ACTIVE:
+            raise Unavailable("A recipient has no usable published keys.")
+        uid = bytes.fromhex(member.id.value)
+        keyed[uid] = envelope.Recipient(uid, _enc_pk(keys.keys_leaf))
+    return list(keyed.values()), found
+
+
+@functools.lru_cache(maxsize=4096)
+def _enc_pk(keys_leaf: bytes) -> bytes:
+    """The encryption key of a key-statement leaf (its signature verified): a pure function of the
+    leaf's bytes, so cached — every message to a member would otherwise verify the same signature."""
+    return keytrans.parse_key_statement(keytrans.parse_leaf(keys_leaf).obj).enc_pk
 
 
 @dataclass(frozen=True, slots=True)

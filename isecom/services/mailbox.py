@@ -21,7 +21,7 @@ from isecom.crypto import keytrans
 from isecom.crypto.errors import CryptoError
 from isecom.crypto.hashing import h256
 from isecom.errors import Conflict, InvalidInput, IsecomError, NotFound, TooLarge
-from isecom.services import keydir, notify
+from isecom.services import notify
 from isecom.services.files import delete_blobs
 from isecom.services.ports import (
     FOLDERS,
@@ -152,13 +152,17 @@ async def _write_sends(tx: Transaction, sends: Sequence[_Pending]) -> list[Sent 
     return outcomes
 
 
-async def store_smtp(store: Store, clock: Clock, envelope: bytes) -> Sent:
+async def store_smtp(
+    store: Store, clock: Clock, envelope: bytes, *, checked: dict[MemberId, RecipientKeys] | None = None
+) -> Sent:
     """Store mail the SMTP gateway sealed ("ISS1", PROTOCOL.md §6.6) in each recipient's inbox, in one transaction.
 
     Every entry must name an active member's current published key (Conflict or
     InvalidInput otherwise: the gateway answers 4xx and the sending server retries).
     The message row's ``sender_id`` column must name a member, and the gateway is
     none: it holds the first recipient; the real sender is inside the ciphertext.
+    ``checked``: the recipients' keys as the caller read them to seal (one snapshot), checked
+    against the envelope's entries instead of reading them again.
     """
     try:
         header, _ = env.parse_header(envelope, draft=False, smtp=True)
@@ -168,19 +172,52 @@ async def store_smtp(store: Store, clock: Clock, envelope: bytes) -> Sent:
         raise InvalidInput("This is not an SMTP-sealed envelope (version).", field="envelope")
     msg_id = header.msg_id.hex()
     recipients = [MemberId(entry.uid.hex()) for entry in header.entries]
-    now = clock.now()
-    async with store.transaction() as tx:
-        for entry, recipient in zip(header.entries, recipients, strict=True):
-            await _check_key(tx, recipient, entry.enc_kid, sender=False)
-        if not await tx.mail.add_message(msg_id, recipients[0], "smtp", envelope, now):
-            raise Conflict("A message with this id exists already; make a new envelope.")
-        await tx.mail.add_entries(msg_id, [(r, "inbox", True) for r in recipients], now)
-        await notify.mark_waiting(tx, recipients, now)
-    return Sent(msg_id, recipients, created=True)
+    # The key checks read a snapshot without the writer's lock (as ``send`` does); the write goes
+    # through the group commit, so concurrent SMTP deliveries share one durable commit, and this
+    # returns only once the commit that holds this message is done.
+    found = checked
+    if found is None:
+        async with store.read() as tx:
+            found = await tx.mail.recipient_keys(recipients)
+    for entry, recipient in zip(header.entries, recipients, strict=True):
+        _check_found(found.get(recipient), recipient, entry.enc_kid, sender=False)
+    return await store.grouped(_write_smtp, _PendingSmtp(msg_id, envelope, recipients, clock.now()))
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingSmtp:
+    msg_id: str
+    envelope: bytes
+    recipients: list[MemberId]
+    now: datetime
+
+
+async def _write_smtp(tx: Transaction, messages: Sequence[_PendingSmtp]) -> list[Sent | Exception]:
+    """Write a batch of gateway-sealed messages with a few bulk statements; one outcome per message.
+    A message whose id is taken is refused alone (Conflict) and nothing of it is written."""
+    outcomes: list[Sent | Exception] = []
+    stored = await tx.mail.existing([m.msg_id for m in messages])
+    new: dict[str, NewMessage] = {}
+    notified: dict[str, MemberId] = {}
+    for m in messages:
+        if m.msg_id in stored or m.msg_id in new:
+            outcomes.append(Conflict("A message with this id exists already; make a new envelope."))
+            continue
+        # The message row's sender_id names the first recipient: the gateway is no member.
+        new[m.msg_id] = NewMessage(
+            m.msg_id, m.recipients[0], "smtp", m.envelope, [(r, "inbox", True) for r in m.recipients]
+        )
+        notified.update({r.value: r for r in m.recipients})
+        outcomes.append(Sent(m.msg_id, m.recipients, created=True))
+    if new:
+        await tx.mail.add_many(list(new.values()), messages[0].now)
+        await notify.mark_waiting(tx, list(notified.values()), messages[0].now)  # content-free notices
+    return outcomes
 
 
 def _check_found(found: RecipientKeys | None, member_id: MemberId, enc_kid: bytes, *, sender: bool) -> None:
-    """The checks of ``_check_key`` on what ``MailboxRepository.recipient_keys`` read."""
+    """An addressee's checks on what ``MailboxRepository.recipient_keys`` read: an active member whose
+    current, unrevoked published encryption key is the one the entry names."""
     who = "your own copy" if sender else f"recipient {member_id.value}"
     if found is None or found.status is not MemberStatus.ACTIVE:
         raise InvalidInput(f"The envelope is addressed to {who}, who is not an active member.", field="envelope")
@@ -189,21 +226,6 @@ def _check_found(found: RecipientKeys | None, member_id: MemberId, enc_kid: byte
     if found.revoked:
         raise InvalidInput(f"The keys of {who} are revoked; mail to them is refused.", field="envelope")
     statement = keytrans.parse_key_statement(keytrans.parse_leaf(found.keys_leaf).obj)
-    if h256(statement.enc_pk) != enc_kid:
-        raise Conflict(f"The envelope is sealed to a key that is not the current key of {who}; fetch the keys again.")
-
-
-async def _check_key(tx: Transaction, member_id: MemberId, enc_kid: bytes, *, sender: bool) -> None:
-    who = "your own copy" if sender else f"recipient {member_id.value}"
-    member = await tx.members.get(member_id)
-    if member is None or member.status is not MemberStatus.ACTIVE:
-        raise InvalidInput(f"The envelope is addressed to {who}, who is not an active member.", field="envelope")
-    found = await keydir.current_statement(tx, member_id)
-    if found is None:
-        raise InvalidInput(f"The envelope is addressed to {who}, who has no published keys.", field="envelope")
-    entry, statement = found
-    if entry.revoke_idx is not None:
-        raise InvalidInput(f"The keys of {who} are revoked; mail to them is refused.", field="envelope")
     if h256(statement.enc_pk) != enc_kid:
         raise Conflict(f"The envelope is sealed to a key that is not the current key of {who}; fetch the keys again.")
 

@@ -3,7 +3,9 @@
 Public pages, a signed-in member's pages and the administrators' pages are each opened in
 English and in Arabic (right to left); the test fails on any violation of impact "serious" or
 "critical" and prints them all, page by page. The pages are listed once, in ``PAGES``; a
-route with ``{member}`` or ``{case}`` gets a real member id or case copy of the signed-in member.
+route with ``{member}``, ``{case}``, ``{country}`` or ``{document}`` gets the signed-in member's
+id, a case copy of theirs, a country or a library document of the demo data, and ``#state``
+names a state the page is brought to before the check (``STATES``: unlocked, composing).
 axe is injected with ``page.evaluate`` (DevTools), so the pages keep their strict CSP.
 """
 
@@ -25,6 +27,7 @@ from tests.conftest import REPO, LiveServer
 pytestmark = pytest.mark.browser
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 FAIL_ON = ("serious", "critical")
+DEMO_COUNTRY = "FR"  # a country whose profile the demo data fills in
 LANGUAGES = ("en", "ar")
 
 # Every page the check opens: path -> who opens it ("public", "member" or "admin").
@@ -58,8 +61,10 @@ PAGES: dict[str, str] = {
     "/countries": "member",
     "/countries/{country}": "member",
     "/countries/{country}/history": "member",
+    "/countries/{country}/history/1": "member",
     "/events": "member",
     "/library": "member",
+    "/library/{document}": "member",
     "/notices": "member",
     "/countries/{country}/edit": "admin",
     "/profiles/{member}/edit": "admin",
@@ -148,6 +153,13 @@ def check(page: Page, path: str, lang: str, found: dict[str, list[dict[str, Any]
         found[f"{path} [{lang}]"] = violations
 
 
+def first_document(page: Page) -> str:
+    """The id of a document of the demo library."""
+    results = page.request.get("/api/v1/library").json()["results"]
+    assert results, "the demo data has library documents"
+    return str(results[0]["document"]["id"])
+
+
 def start_case(page: Page) -> str:
     """A case copy of the signed-in member, started in the page; its id."""
     page.goto("/checklists")
@@ -178,7 +190,7 @@ def test_no_serious_accessibility_violations_on_any_page(
     for who, (person, step) in {"member": (member, m_step), "admin": (admin, a_step)}.items():
         page, _ = browser_of(new_context, person, step)
         page.goto(f"/lang/{lang}?next=/home")
-        values = {"member": person.member["id"], "country": person.member["country"]}
+        values = {"member": person.member["id"], "country": DEMO_COUNTRY, "document": first_document(page)}
         if who == "member":
             values["case"] = start_case(page)
         for path, audience in PAGES.items():

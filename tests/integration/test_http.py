@@ -46,6 +46,9 @@ async def test_landing_page_has_security_headers(client: TestClient[object, obje
     response = await client.get("/")
     assert response.status == 200
     assert response.headers["Content-Security-Policy"] == CSP
+    # blob: only where the attachment preview needs it (docs/threat-model.md F14)
+    blob = sorted(d.split()[0] for d in CSP.split("; ") if "blob:" in d)
+    assert blob == ["frame-src", "img-src"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert response.headers["X-Frame-Options"] == "DENY"

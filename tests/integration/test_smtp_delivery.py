@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -145,11 +146,14 @@ async def test_a_failing_store_gets_451_leaves_nothing_and_the_retry_delivers(
 ) -> None:
     message = _wire(CORPUS[0])
 
-    async def crash(self: MailStore, *args: object) -> None:
-        raise OSError("disk gone between the message row and the inbox rows")
+    add_many = MailStore.add_many
+
+    async def crash(self: MailStore, *args: Any) -> None:
+        await add_many(self, *args)  # the message and inbox rows are written, then the disk goes
+        raise OSError("disk gone before the commit")
 
     with monkeypatch.context() as patch:
-        patch.setattr(MailStore, "add_entries", crash)
+        patch.setattr(MailStore, "add_many", crash)
         code, _ = await live.deliver(message)
     assert 400 <= code < 500  # the sending server keeps the message and retries
     assert await _inbox(live) == []

@@ -1,4 +1,5 @@
-// The composer of the mailbox page: To and Cc by email (suggestions from the key directory),
+// The composer of the mailbox page: To and Cc by email (suggestions from the directory search,
+// recipients.js, and from the key directory of the country picker),
 // subject, plain-text body, handling code; every recipient's keys checked by the key ring before
 // anything is sealed, a refusal shown next to its recipient; drafts sealed to the author and saved
 // a few seconds after typing stops (PUT /api/v1/drafts/{slot}), deleted once the message is sent.
@@ -12,6 +13,7 @@ import { UnfinishedUploads } from "./resumelist.js";
 import { b64decode, toHex } from "./crypto/encoding.js";
 import { EMAIL, RecipientProblem, newSlot } from "./mailcore.js";
 import { errorText, fieldError, fill, show } from "./page.js";
+import { RecipientSuggest } from "./recipients.js"; // To and Cc: members by name, email, country or agency
 import "./compose-country.js"; // the recipients' country side panel
 import "./compose-notices.js"; // notice references (CN-/AF-YYYY-NNNNN) in subject and body: status chips
 
@@ -65,6 +67,15 @@ export class Composer {
     this.status = $("compose-status");
     this.draftStatus = $("draft-status");
     this.list = $("compose-recipients");
+    this.countryMembers = []; // the picker's country, offered by ArrowDown in an empty field
+    for (const field of ["to", "cc"]) {
+      new RecipientSuggest($(`compose-${field}`), $(`compose-${field}-options`), {
+        countries: () => [...$("compose-country").options].map((o) => ({ code: o.value, name: o.textContent.trim() })),
+        fallback: () => this.countryMembers,
+        status: $("compose-suggest-status"),
+        countText: (count) => fill(msg.msgSuggestCount, { count }),
+      });
+    }
     this.timer = null;
     this.sending = false;
     this.uploads = [];
@@ -392,6 +403,7 @@ export class Composer {
     const status = $("compose-directory-status");
     try {
       const found = await call("GET", `/keys/v1/directory?country=${encodeURIComponent(country)}`);
+      this.countryMembers = found.members;
       $("compose-suggestions").replaceChildren(
         ...found.members.map((m) => {
           const option = document.createElement("option");

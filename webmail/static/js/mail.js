@@ -13,6 +13,7 @@ import { errorText, fieldError, fill, show } from "./page.js";
 import { ready } from "./crypto/sodium.js";
 import { CryptoError } from "./crypto/errors.js";
 import { download, failureKey, pickTarget, wantsDisk } from "./download.js";
+import { previewButton } from "./preview.js";
 import { mbNumber, megabytes, percentText } from "./compose.js";
 
 const PAGE = 25;
@@ -305,6 +306,12 @@ function attachmentRow(descriptor, opened) {
   status.setAttribute("aria-live", "polite");
   li.append(name, size, button, " ", bar, " ", status);
   button.addEventListener("click", () => fetchAttachment(descriptor, { li, button, bar, status }));
+  const progressText = (fraction, rate) => fill(msg.msgDownloading, {
+    percent: percentText(Math.floor(fraction * 100)), speed: fill(msg.msgSpeed, { mb: mbNumber(rate) }) });
+  const look = previewButton(descriptor, opened, { li, bar, status, msg, progressText }); // images and PDFs
+  if (look) {
+    button.after(" ", look);
+  }
   return li;
 }
 
