@@ -38,7 +38,7 @@ def test_two_members_share_a_case_tick_and_read_each_others_encrypted_notes(
     new_context: Callable[..., BrowserContext], demo_server: LiveServer
 ) -> None:
     bat, b_step = activated(demo_server, "bat.erdene@isecom.example", "Bat Erdene", "MN", "Demo ACA")
-    sigrun, s_step = activated(demo_server, "sigrun.jonsdottir@isecom.example", "Sigrun Jonsdottir", "IS", "Demo DPO")
+    sigrun, s_step = activated(demo_server, "hekla.arnadottir@isecom.example", "Hekla Arnadottir", "IS", "Demo DPO")
     tag = secrets.token_hex(4)
     label, note = f"Operation Fictional {tag}-label", f"Bank account frozen at noon {tag}-note"
 
