@@ -204,8 +204,13 @@ def redact_url(url: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
-def load(data_dir: Path, env: Mapping[str, str] | None = None, *, require_secrets: bool = True) -> Config:
-    """Read ``DATA/isecom.toml`` and the environment; raise ConfigError naming the key."""
+def load(
+    data_dir: Path, env: Mapping[str, str] | None = None, *, require_secrets: bool = True, smtp_files: bool = True
+) -> Config:
+    """Read ``DATA/isecom.toml`` and the environment; raise ConfigError naming the key.
+
+    ``smtp_files=False`` (an HTTP-only process) skips reading the SMTP TLS certificate and key,
+    which only the process serving SMTP needs; the settings are still validated."""
     env = os.environ if env is None else env
     data_dir = data_dir.resolve()
     path = data_dir / CONFIG_NAME
@@ -296,7 +301,7 @@ def load(data_dir: Path, env: Mapping[str, str] | None = None, *, require_secret
             values["smtp"],
             subtables["senders"],
             production=public_url.startswith("https://"),
-            require=require_secrets,
+            require=require_secrets and smtp_files,
         ),
         trusted_proxies=tuple(_proxy_network(item) for item in values["server"]["trusted_proxies"]),
         object_store=_object_store(data_dir, values["blobs"], require_secrets),

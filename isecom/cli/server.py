@@ -34,7 +34,8 @@ async def migrate(args: argparse.Namespace) -> int:
 async def serve(args: argparse.Namespace) -> int:
     from isecom import app
 
-    cfg = config.load(args.data)
+    # An HTTP-only process (one of N behind nginx) never opens the SMTP certificate files.
+    cfg = config.load(args.data, smtp_files=args.only != "http")
     logs.configure(cfg.log_format, cfg.log_level)
     if args.http:
         http = config.parse_host_port("--http", args.http)

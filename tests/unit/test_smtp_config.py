@@ -161,6 +161,15 @@ def test_private_tls_key_must_not_be_readable_by_others(data_dir: Path) -> None:
         config.load(data_dir, env={})
 
 
+def test_an_http_only_process_does_not_need_the_smtp_tls_files(data_dir: Path) -> None:
+    cert, key = tls_files(data_dir)
+    key.chmod(0o644)  # unusable for SMTP, and never opened by a process that serves HTTP only
+    write(data_dir, f'[smtp]\ntls_cert_file = "{cert.name}"\ntls_key_file = "{key.name}"\n')
+    with pytest.raises(ConfigError, match=r"smtp\.tls_key_file"):
+        config.load(data_dir, env={})
+    assert config.load(data_dir, env={}, smtp_files=False).inbound.tls_key_file == key
+
+
 def test_environment_overrides_smtp_limits(data_dir: Path) -> None:
     smtp = config.load(data_dir, env={"ISECOM_SMTP_MAX_RECIPIENTS": "7"}).inbound
     assert smtp.max_recipients == 7
