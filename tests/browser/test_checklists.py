@@ -79,7 +79,7 @@ def test_two_members_share_a_case_tick_and_read_each_others_encrypted_notes(
     starter.fill("#share-email", sigrun.member["email"])
     starter.click("#share-form button[type=submit]")
     starter.locator("#share-status", has_text="can now open this case").wait_for(timeout=WAIT_MS)
-    starter.locator("#participants li", has_text="Sigrun Jonsdottir").wait_for()
+    starter.locator("#participants li", has_text="Hekla Arnadottir").wait_for()
     starter.fill("#note-text", note)
     starter.click("#note-form button[type=submit]")
     starter.locator("#notes .case-note", has_text=note).wait_for(timeout=WAIT_MS)
@@ -101,9 +101,9 @@ def test_two_members_share_a_case_tick_and_read_each_others_encrypted_notes(
     reader.keyboard.press("Tab")  # on to the next action, by keyboard
     assert reader.evaluate("document.activeElement.id") == "item-1"
     reader.keyboard.press("Space")
-    reader.locator("#item-1-tick", has_text="Sigrun Jonsdottir").wait_for()
+    reader.locator("#item-1-tick", has_text="Hekla Arnadottir").wait_for()
     # Live: the starter's open page shows the other participant's tick without a reload.
-    starter.locator("#item-1-tick", has_text="Sigrun Jonsdottir").wait_for(timeout=WAIT_MS)
+    starter.locator("#item-1-tick", has_text="Hekla Arnadottir").wait_for(timeout=WAIT_MS)
     assert starter.is_checked("#item-1")
 
     # Cross-language: Python opens what the browsers made, and the browser opens a note Python sealed.
@@ -131,7 +131,7 @@ def test_two_members_share_a_case_tick_and_read_each_others_encrypted_notes(
     assert posted.status == 201, posted.text()
     found = starter.locator("#notes .case-note", has_text=reply)
     found.wait_for(timeout=WAIT_MS)
-    assert "Signed by Sigrun Jonsdottir (verified)" in plain(found.text_content())
+    assert "Signed by Hekla Arnadottir (verified)" in plain(found.text_content())
 
     refusals = fresh(bat, sigrun)
     st_watch.assert_clean(starter, allowed(demo_server, refusals))
