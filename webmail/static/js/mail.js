@@ -7,9 +7,8 @@ import { ApiError } from "./api.js";
 import { Composer } from "./compose.js";
 import { Mail } from "./mailcore.js";
 import { showSmtp } from "./smtpmail.js";
-import { WrongPassword } from "./unlock.js";
-import { KeyProblem } from "./keyring.js";
-import { errorText, fieldError, fill, show } from "./page.js";
+import { reasonText as reasonFor, unlockForm } from "./unlockform.js";
+import { errorText, fill, show } from "./page.js";
 import { ready } from "./crypto/sodium.js";
 import { CryptoError } from "./crypto/errors.js";
 import { download, failureKey, pickTarget, wantsDisk } from "./download.js";
@@ -31,8 +30,7 @@ let reading = null; // the opened message on screen
 const unread = {};
 
 function reasonText(reason) {
-  const key = "reason" + reason[0].toUpperCase() + reason.slice(1);
-  return msg[key] ?? msg.reasonFormat;
+  return reasonFor(msg, reason);
 }
 
 function folderName(folder) {
@@ -559,36 +557,8 @@ function listen() {
 
 // --- start -------------------------------------------------------------------------------------
 
-async function unlock(event) {
-  event.preventDefault();
-  const input = $("unlock-password");
-  const status = $("unlock-status");
-  const error = $("unlock-password-error");
-  fieldError(input, error);
-  if (!input.value) {
-    fieldError(input, error, msg.msgNoPassword);
-    input.focus();
-    return;
-  }
-  show(status, msg.msgUnlocking);
-  try {
-    await mail.unlock(input.value);
-  } catch (problem) {
-    mail.close();
-    if (problem instanceof WrongPassword) {
-      show(status, "");
-      fieldError(input, error, msg.msgWrongPassword);
-      input.focus();
-    } else if (problem instanceof KeyProblem) {
-      show(status, problem.reason === "own" ? msg.msgOwnKeys : reasonText(problem.reason), "error");
-    } else {
-      show(status, problem instanceof ApiError ? errorText(problem, msg) : String(problem), "error");
-    }
-    return;
-  }
-  input.value = "";
-  show(status, "");
-  $("unlock").hidden = true;
+/** Once the keys are unlocked: the mailbox, the composer and live updates. */
+async function opened() {
   $("mailbox").hidden = false;
   root.dataset.state = "unlocked";
   composer = new Composer(mail, msg, { sent: () => go("#folder/sent"), reasonText, drafts: () => loadDrafts() });
@@ -602,7 +572,7 @@ async function unlock(event) {
 async function start() {
   await ready();
   await mail.session();
-  $("unlock-form").addEventListener("submit", unlock);
+  unlockForm(mail, msg, opened);
   $("load-more").addEventListener("click", () => loadFolder(view.folder, { more: true }));
   $("empty-trash").addEventListener("click", async () => {
     if (!window.confirm(msg.msgConfirmEmpty)) {
