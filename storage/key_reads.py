@@ -1,25 +1,22 @@
 """Key look-ups, the keyserver's hot path: a member's log rows in one snapshot.
 
 On SQLite the look-up runs as one call in a worker thread on a read-only
-``sqlite3`` connection of that thread: five indexed queries in one deferred
-transaction (a WAL snapshot), no per-query hop between the event loop and the
-driver's thread. Elsewhere it uses the repositories in one ``Store.read()``
+``sqlite3`` connection of that thread (``storage.sqlite_reader``): five indexed
+queries in one deferred transaction (a WAL snapshot), no per-query hop between
+the event loop and the driver's thread. Elsewhere it uses the repositories in one ``Store.read()``
 transaction.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC, datetime
-from pathlib import Path
+from typing import Any
 
 from isecom.services.ports import KeyHistoryRows, Member, NodesNeeded, RelatedLeaves, Transaction
 from isecom.types import Country, Email, Language, MemberId, MemberStatus, Role
+from storage.sqlite_reader import when
 
 Selector = tuple[str, str]
 UPPER_LEVEL = 8
@@ -48,51 +45,14 @@ async def generic(
         return KeyHistoryRows(member, leaves, checkpoint, size, leaf0, nodes)
 
 
-class SqliteKeyReads:
-    """Read-only look-ups on the SQLite file at ``path``, one connection per worker thread."""
-
-    def __init__(self, path: Path) -> None:
-        self._uri = f"file:{path}?mode=ro"
-        self._local = threading.local()
-        # Complete subtrees never change once written; the upper levels are shared by every
-        # proof, so they are kept (a 10^6-leaf log has under 4,000 nodes at level 8 and above).
-        self._upper: dict[tuple[int, int], bytes] = {}
-        # A few threads of their own: reads never wait behind other blocking work, and the
-        # per-thread connections stay few.
-        self._threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="key-reads")
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self._uri, uri=True, isolation_level=None, check_same_thread=True)
-            conn.execute("PRAGMA query_only=ON")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
-        return conn
-
-    async def history(self, selector: Selector, needed: NodesNeeded, related: RelatedLeaves) -> KeyHistoryRows | None:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._threads, self._history, selector, needed, related)
-
-    def close(self) -> None:
-        self._threads.shutdown(wait=False)
-
-    def _history(self, selector: Selector, needed: NodesNeeded, related: RelatedLeaves) -> KeyHistoryRows | None:
-        conn = self._conn()
-        conn.execute("BEGIN")
-        try:
-            return _read(conn, selector, needed, related, self._upper)
-        finally:
-            conn.execute("ROLLBACK")
-
-
+MEMBER_COLUMNS = "id, email, name, country, agency, status, language, created_at"
 _MEMBER_SQL = {
-    "id": "SELECT id, email, name, country, agency, status, language, created_at FROM members WHERE id = ?",
-    "email": "SELECT id, email, name, country, agency, status, language, created_at FROM members WHERE email = ?",
+    "id": f"SELECT {MEMBER_COLUMNS} FROM members WHERE id = ?",  # noqa: S608 - constant text
+    "email": f"SELECT {MEMBER_COLUMNS} FROM members WHERE email = ?",  # noqa: S608 - constant text
 }
 
 
-def _read(
+def sqlite_history(
     conn: sqlite3.Connection,
     selector: Selector,
     needed: NodesNeeded,
@@ -136,7 +96,12 @@ def _read(
             nodes[(level, int(idx))] = bytes(digest)
             if level >= UPPER_LEVEL and len(upper) < UPPER_LIMIT:
                 upper[(level, int(idx))] = bytes(digest)
-    member = Member(
+    return KeyHistoryRows(member_from_row(row, roles), own, checkpoint, size, leaf0, nodes)
+
+
+def member_from_row(row: Sequence[Any], roles: Iterable[str]) -> Member:
+    """A member from the eight columns of ``MEMBER_COLUMNS``, read by ``sqlite3``."""
+    return Member(
         id=MemberId(row[0]),
         email=Email.parse(row[1]),
         name=row[2],
@@ -145,11 +110,5 @@ def _read(
         roles=frozenset(Role(r) for r in roles),
         status=MemberStatus(row[5]),
         language=Language(row[6]),
-        created_at=_when(row[7]),
+        created_at=when(row[7]),
     )
-    return KeyHistoryRows(member, own, checkpoint, size, leaf0, nodes)
-
-
-def _when(value: object) -> datetime:
-    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)

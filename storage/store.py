@@ -16,9 +16,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from isecom.errors import Unavailable
-from isecom.services.ports import KeyHistoryRows, NodesNeeded, RelatedLeaves
+from isecom.services.ports import KeyHistoryRows, Member, NodesNeeded, RecipientKeys, RelatedLeaves, Session
 from isecom.types import Email, MemberId
-from storage import key_reads
+from storage import hot_reads, key_reads
 from storage.audit_chain import Audit
 from storage.checklists import ChecklistStore
 from storage.db import make_engine
@@ -41,6 +41,7 @@ from storage.repositories import (
     Throttle,
     Tokens,
 )
+from storage.sqlite_reader import SqliteReader
 
 I = TypeVar("I")  # noqa: E741
 R = TypeVar("R")
@@ -100,9 +101,11 @@ class SqlStore:
         # file; several processes need PostgreSQL, which locks rows, not the database.
         self._serial = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         database = engine.url.database
-        self._key_reads = (
-            key_reads.SqliteKeyReads(Path(database)) if engine.dialect.name == "sqlite" and database else None
-        )
+        # The hot look-ups (keyserver, session checks, a send's key checks) in one hop each.
+        self._sqlite = SqliteReader(Path(database)) if engine.dialect.name == "sqlite" and database else None
+        # Complete key-log subtrees never change once written; the upper levels are shared by
+        # every proof, so they are kept (a 10^6-leaf log has under 4,000 nodes at level 8 and up).
+        self._upper_nodes: dict[tuple[int, int], bytes] = {}
         self._reader = (
             make_engine(str(engine.url.render_as_string(hide_password=False)), read_only=True)
             if (engine.dialect.name == "sqlite")
@@ -153,11 +156,31 @@ class SqlStore:
     ) -> KeyHistoryRows | None:
         selector = ("id", member_id.value) if member_id is not None else ("email", str(email))
         try:
-            if self._key_reads is not None:
-                return await self._key_reads.history(selector, needed, related)
+            if self._sqlite is not None:
+                return await self._sqlite.run(key_reads.sqlite_history, selector, needed, related, self._upper_nodes)
             return await key_reads.generic(self.read, selector, needed, related)
         except sqlite3.OperationalError as exc:
             raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
+
+    async def session_member(self, digest: bytes) -> tuple[Session, Member] | None:
+        try:
+            if self._sqlite is not None:
+                return await self._sqlite.one(hot_reads.session_member, digest)
+        except sqlite3.OperationalError as exc:
+            raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
+        async with self.read() as tx:
+            session = await tx.sessions.get(digest)
+            member = await tx.members.get(session.member_id) if session is not None else None
+        return None if session is None or member is None else (session, member)
+
+    async def recipient_keys(self, member_ids: Sequence[MemberId]) -> dict[MemberId, RecipientKeys]:
+        try:
+            if self._sqlite is not None:
+                return await self._sqlite.one(hot_reads.recipient_keys, member_ids)
+        except sqlite3.OperationalError as exc:
+            raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
+        async with self.read() as tx:
+            return await tx.mail.recipient_keys(member_ids)
 
     async def ping(self) -> None:
         try:
@@ -171,5 +194,5 @@ class SqlStore:
         await self.engine.dispose()
         if self._reader is not None:
             await self._reader.dispose()
-        if self._key_reads is not None:
-            self._key_reads.close()
+        if self._sqlite is not None:
+            self._sqlite.close()

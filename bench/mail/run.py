@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -246,22 +247,24 @@ async def storage_split(store: SqlStore, owner: str) -> tuple[float, float]:
 
 async def service_split(
     store: SqlStore, clock: FakeClock, cfg: config.Config, sender: Account, recipients: list[Account]
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, float, float]:
     """One at a time, no HTTP: ms per ``sessions.authenticate`` and per ``mailbox.send``, and sends/s."""
     to = [envelope.Recipient(r.identity.uid, r.identity.current.pk) for r in recipients]
     body = mail_payload(sender, recipients, "x" * 3000)
     sealed = [envelope.seal(sender.identity, to, body, created_ms=0) for _ in range(SPLIT)]
     cookie = sender.headers["Cookie"].split("=", 1)[1].split(";")[0]
     limits = sessions.Limits(idle=cfg.session_idle, absolute=cfg.session_absolute)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     for _ in range(SPLIT):
         current = await sessions.authenticate(store, clock, cfg.server_key, cookie, limits)
     auth_ms = (time.perf_counter() - t0) / SPLIT * 1000
-    t1 = time.perf_counter()
+    auth_cpu = (time.thread_time() - c0) / SPLIT * 1000
+    t1, c1 = time.perf_counter(), time.thread_time()
     for data in sealed:
         await mailbox.send(store, clock, current.member, data, max_bytes=cfg.max_request_bytes, grant=files.grant)
     send_s = (time.perf_counter() - t1) / SPLIT
-    return auth_ms, send_s * 1000, 1 / send_s
+    send_cpu = (time.thread_time() - c1) / SPLIT * 1000
+    return auth_ms, send_s * 1000, 1 / send_s, auth_cpu, send_cpu
 
 
 async def main() -> None:
@@ -323,7 +326,12 @@ async def main() -> None:
                     "seconds": SECONDS, "warmup": WARMUP}  # fmt: skip
             hello_result = await load({**base, "url": f"http://127.0.0.1:{hello_port}/hello"}, folder)
             timer.start("/api/v1/messages")
+            cpu0, loop0 = resource.getrusage(resource.RUSAGE_SELF), time.thread_time()
             send_result = await load({**base, "url": f"{cfg.public_url}/api/v1/messages"}, folder)
+            cpu1, loop1 = resource.getrusage(resource.RUSAGE_SELF), time.thread_time()
+            served = max(1, len(send_result["latencies"]))
+            process_cpu = (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime) / served * 1000
+            loop_cpu = (loop1 - loop0) / served * 1000
             send_server = list(timer.times)
             async with store.read() as tx:
                 stored = await tx.mail.page(MemberId(recipients[0].identity.uid.hex()), "inbox", None, 1)
@@ -342,7 +350,7 @@ async def main() -> None:
             owner_id, sender_id = owner.identity.uid.hex(), senders[0].identity.uid.hex()
             pages: list[dict[str, Any]] = []
             have = 0
-            for target in SIZES:
+            for target in SIZES if "--sends-only" not in sys.argv else ():
                 t1 = time.perf_counter()
                 await fill(store, owner_id, sender_id, sample, have, target, clock.now())
                 filled = time.perf_counter() - t1
@@ -384,13 +392,20 @@ async def main() -> None:
           "(middleware to response, queueing for the single writer included)")  # fmt: skip
     print(
         f"  one at a time, no HTTP sessions.authenticate {service[0]:.2f} ms + mailbox.send {service[1]:.2f} ms "
-        f"(= {service[2]:,.0f} sends/s on one connection; {SPLIT} each)"
+        f"(= {service[2]:,.0f} sends/s on one connection; {SPLIT} each); event-loop thread CPU "
+        f"{service[3]:.2f} ms + {service[4]:.2f} ms"
+    )
+    print(
+        f"  server CPU per send    {process_cpu:.2f} ms in all, {loop_cpu:.2f} ms on the event-loop thread (under load)"
     )
     print(f"  ratio                  sends / hello-world = {sends / hellos:.2f}")
     print(
         f"  stored                 {rows:,} mailbox rows; recipient's newest: {stored[0].size if stored else 0} bytes"
     )
     print(f"  target ≥ 1,500 durable sends/s: {'met' if sends >= 1500 else 'NOT met'} ({sends:,.0f}/s)")
+    if not pages:
+        print(f"  whole run {time.monotonic() - total_started:.0f} s (--sends-only: no inbox figures)")
+        return
     for p in pages:
         lat = p["load"]["latencies"]
         print(

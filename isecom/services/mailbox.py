@@ -11,6 +11,7 @@ the same answer.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -90,8 +91,7 @@ async def send(
     # so it holds the lock for as short as it can (a key changing in between is the same race
     # as a key changing just after the send).
     addressed = [MemberId(entry.uid.hex()) for entry in header.entries]
-    async with store.read() as tx:
-        found = await tx.mail.recipient_keys(addressed)  # one query for every addressee
+    found = await store.recipient_keys(addressed)  # one query for every addressee
     for entry, recipient in zip(header.entries, addressed, strict=True):
         _check_found(found.get(recipient), recipient, entry.enc_kid, sender=recipient == member.id)
         if recipient != member.id:
@@ -175,10 +175,7 @@ async def store_smtp(
     # The key checks read a snapshot without the writer's lock (as ``send`` does); the write goes
     # through the group commit, so concurrent SMTP deliveries share one durable commit, and this
     # returns only once the commit that holds this message is done.
-    found = checked
-    if found is None:
-        async with store.read() as tx:
-            found = await tx.mail.recipient_keys(recipients)
+    found = checked if checked is not None else await store.recipient_keys(recipients)
     for entry, recipient in zip(header.entries, recipients, strict=True):
         _check_found(found.get(recipient), recipient, entry.enc_kid, sender=False)
     return await store.grouped(_write_smtp, _PendingSmtp(msg_id, envelope, recipients, clock.now()))
@@ -215,6 +212,13 @@ async def _write_smtp(tx: Transaction, messages: Sequence[_PendingSmtp]) -> list
     return outcomes
 
 
+@functools.lru_cache(maxsize=4096)
+def _current_enc_kid(keys_leaf: bytes) -> bytes:
+    """The key id of the encryption key in a key-log leaf: a pure function of the leaf's bytes, so
+    its signature check is done once per leaf, not once per send (the leaf is an immutable log entry)."""
+    return h256(keytrans.parse_key_statement(keytrans.parse_leaf(keys_leaf).obj).enc_pk)
+
+
 def _check_found(found: RecipientKeys | None, member_id: MemberId, enc_kid: bytes, *, sender: bool) -> None:
     """An addressee's checks on what ``MailboxRepository.recipient_keys`` read: an active member whose
     current, unrevoked published encryption key is the one the entry names."""
@@ -225,8 +229,7 @@ def _check_found(found: RecipientKeys | None, member_id: MemberId, enc_kid: byte
         raise InvalidInput(f"The envelope is addressed to {who}, who has no published keys.", field="envelope")
     if found.revoked:
         raise InvalidInput(f"The keys of {who} are revoked; mail to them is refused.", field="envelope")
-    statement = keytrans.parse_key_statement(keytrans.parse_leaf(found.keys_leaf).obj)
-    if h256(statement.enc_pk) != enc_kid:
+    if _current_enc_kid(found.keys_leaf) != enc_kid:
         raise Conflict(f"The envelope is sealed to a key that is not the current key of {who}; fetch the keys again.")
 
 

@@ -506,6 +506,16 @@ class Store(Protocol):
         """
         ...
 
+    async def session_member(self, digest: bytes) -> tuple[Session, Member] | None:
+        """The session with this digest and its member, in one snapshot (None: no such session).
+        The hot path of every signed-in request: as few round trips as the backend allows."""
+        ...
+
+    async def recipient_keys(self, member_ids: Sequence[MemberId]) -> dict[MemberId, RecipientKeys]:
+        """``MailboxRepository.recipient_keys`` in a snapshot of its own, by the fastest path the
+        backend has: a send's key checks."""
+        ...
+
     async def ping(self) -> None:
         """Raise ``Unavailable`` when the database cannot be reached."""
         ...

@@ -51,19 +51,21 @@ async def authenticate(
     if digest is None:
         raise Unauthenticated()
     now = clock.now()
-    # Every request comes through here: read without the writer's lock, and write only when
-    # the session must end (idle) or its last use is worth recording (at most once a minute).
-    async with store.read() as tx:
-        session = await tx.sessions.get(digest)
-        member = await tx.members.get(session.member_id) if session is not None else None
-    if session is None or session.revoked_at is not None or now >= session.expires_at:
+    # Every request comes through here: one read without the writer's lock (Store.session_member),
+    # and a write only when the session must end (idle) or its last use is worth recording (at
+    # most once a minute).
+    found = await store.session_member(digest)
+    if found is None:
+        raise Unauthenticated()
+    session, member = found
+    if session.revoked_at is not None or now >= session.expires_at:
         raise Unauthenticated()
     last = session.last_seen_at or session.created_at
     if now - last >= limits.idle:
         async with store.transaction() as tx:
             await tx.sessions.revoke(digest, now)
         raise Unauthenticated()
-    if member is None or member.status is not MemberStatus.ACTIVE:
+    if member.status is not MemberStatus.ACTIVE:
         raise Unauthenticated()
     if now - last >= TOUCH_EVERY:
         async with store.transaction() as tx:

@@ -2,7 +2,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import nacl.encoding
+import nacl.hash
+
 from isecom.auth import two_factor
+from isecom.crypto import tokens
 from isecom.crypto.tokens import issue_token, new_token, token_digest
 
 KEY = b"0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -35,3 +39,22 @@ def test_totp_accepts_a_step_once_and_tolerates_one_step_of_drift() -> None:
     assert two_factor.verify(secret, code, much_later, last_step=None) is None
     for bad in ("", "12345", "1234567", "abcdef", "١٢٣٤٥٦"):
         assert two_factor.verify(secret, bad, when, last_step=None) is None
+
+
+def test_digests_are_libsodiums_keyed_personal_blake2b_byte_for_byte() -> None:
+    """Stored session and token digests must not change with the implementation: hashlib's
+    BLAKE2b and libsodium's crypto_generichash_blake2b_salt_personal agree on every input."""
+    server_key = bytes(range(32))
+    sodium_key = nacl.hash.blake2b(server_key, digest_size=32, encoder=nacl.encoding.RawEncoder)
+    for data, size, label in ((b"", 32, "session"), (bytes(range(32)), 32, "csrf"), (b"x" * 300, 16, "a" * 16)):
+        expected = nacl.hash.blake2b(
+            data,
+            digest_size=size,
+            key=sodium_key,
+            person=label.encode().ljust(16, b"\0"),
+            encoder=nacl.encoding.RawEncoder,
+        )
+        assert tokens.derive(server_key, label, data, size) == expected
+    token, digest = tokens.issue_token(purpose="session", server_key=server_key)
+    assert tokens.token_digest(token, purpose="session", server_key=server_key) == digest
+    assert tokens.equal(digest, digest) and not tokens.equal(digest, bytes(32)) and not tokens.equal(digest, b"")

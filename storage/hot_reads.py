@@ -1,0 +1,61 @@
+"""The two reads behind every signed-in request and every send, as plain ``sqlite3`` calls.
+
+Run in one snapshot by ``storage.sqlite_reader.SqliteReader`` (one hop to a worker
+thread): a session with its member in one joined query (the member's roles folded
+in), and the addressees' statuses and current key leaves in one query. On
+PostgreSQL the store runs the same reads through the repositories instead.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection
+
+from isecom.services.ports import Member, RecipientKeys, Session
+from isecom.types import MemberId, MemberStatus
+from storage.key_reads import member_from_row
+from storage.sqlite_reader import maybe_when, when
+
+_SESSION_SQL = (
+    "SELECT s.digest, s.created_at, s.expires_at, s.revoked_at, s.public_id, s.last_seen_at, s.user_agent,"
+    " m.id, m.email, m.name, m.country, m.agency, m.status, m.language, m.created_at,"  # MEMBER_COLUMNS
+    " (SELECT group_concat(role, ' ') FROM member_roles WHERE member_id = m.id)"
+    " FROM sessions s JOIN members m ON m.id = s.member_id WHERE s.digest = ?"
+)
+# Addressees are few (a send is limited to max_recipients): one statement text per count,
+# which sqlite3's statement cache keeps prepared.
+_KEYS_SQL = (
+    "SELECT m.id, m.status, d.revoke_idx, l.data FROM members m"
+    " LEFT JOIN key_directory d ON d.member_id = m.id LEFT JOIN kt_leaves l ON l.idx = d.keys_idx"
+    " WHERE m.id IN ({marks})"
+)
+
+
+def session_member(conn: sqlite3.Connection, digest: bytes) -> tuple[Session, Member] | None:
+    """The session with this digest and its member (sessions.member_id is a foreign key)."""
+    row = conn.execute(_SESSION_SQL, (digest,)).fetchone()
+    if row is None:
+        return None
+    session = Session(
+        digest=bytes(row[0]),
+        member_id=MemberId(row[7]),
+        created_at=when(row[1]),
+        expires_at=when(row[2]),
+        revoked_at=maybe_when(row[3]),
+        public_id=row[4] or "",
+        last_seen_at=maybe_when(row[5]),
+        user_agent=row[6] or "",
+    )
+    return session, member_from_row(row[7:15], (row[15] or "").split())
+
+
+def recipient_keys(conn: sqlite3.Connection, member_ids: Collection[MemberId]) -> dict[MemberId, RecipientKeys]:
+    """Each addressee's status, revocation and current key leaf (absent: no such member)."""
+    ids = list(dict.fromkeys(i.value for i in member_ids))
+    if not ids:
+        return {}
+    rows = conn.execute(_KEYS_SQL.format(marks=",".join("?" * len(ids))), ids)
+    return {
+        MemberId(i): RecipientKeys(MemberStatus(status), revoke_idx is not None, None if data is None else bytes(data))
+        for i, status, revoke_idx, data in rows
+    }

@@ -1,0 +1,73 @@
+"""``Store.session_member`` and ``Store.recipient_keys``: SQLite's one-hop reader (storage/hot_reads.py)
+and PostgreSQL's repository path answer exactly what the repositories read."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from isecom.crypto import keytrans
+from isecom.services import keydir
+from isecom.services.ports import DirectoryEntry, Session
+from isecom.types import MemberId, MemberStatus, Role
+from storage.db import make_engine
+from storage.store import SqlStore
+from tests.conftest import FakeClock
+from tests.contract.test_keylog import AUTHORITY
+from tests.contract.test_repositories import a_member
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[SqlStore]:
+    store = SqlStore(make_engine(database_url))
+    yield store
+    await store.close()
+
+
+async def test_a_session_comes_with_its_member_and_roles(store: SqlStore, clock: FakeClock) -> None:
+    if store.engine.dialect.name == "sqlite":
+        assert store._sqlite is not None  # the one-hop reader is what is tested here
+    member = a_member(clock, roles=frozenset({Role.MEMBER, Role.NCB_HEAD, Role.ADMIN}))
+    plain = a_member(clock, "ines.garcia@isecom.example", roles=frozenset(), status=MemberStatus.SUSPENDED)
+    now = clock.now()
+    live = Session(bytes([1]) * 32, member.id, now, now + timedelta(hours=12), None, "p1", now, "Firefox demo")
+    ended = Session(bytes([2]) * 32, plain.id, now, now + timedelta(hours=1), now + timedelta(minutes=5), "p2")
+    async with store.transaction() as tx:
+        await tx.members.add(member)
+        await tx.members.add(plain)
+        await tx.sessions.add(live)
+        await tx.sessions.add(ended)
+    for session, owner in ((live, member), (ended, plain)):
+        found = await store.session_member(session.digest)
+        async with store.read() as tx:
+            expected = (await tx.sessions.get(session.digest), await tx.members.get(owner.id))
+        assert found == expected
+        assert found is not None and found[1] == owner and found[0].digest == session.digest
+    found = await store.session_member(live.digest)
+    assert found is not None and found[0] == live and found[1].roles == member.roles
+    assert await store.session_member(bytes([3]) * 32) is None
+
+
+async def test_recipient_keys_read_status_revocation_and_current_leaf(store: SqlStore, clock: FakeClock) -> None:
+    keyed, bare, revoked = (a_member(clock, f"m{i}@isecom.example") for i in range(3))
+    gone = a_member(clock, "left@isecom.example", status=MemberStatus.SUSPENDED)
+    async with store.transaction() as tx:
+        for member in (keyed, bare, revoked, gone):
+            await tx.members.add(member)
+        first = await keydir.append_leaf(tx, AUTHORITY, keytrans.Kind.KEYS, bytes.fromhex(keyed.id.value), b"k1", 1)
+        other = await keydir.append_leaf(tx, AUTHORITY, keytrans.Kind.KEYS, bytes.fromhex(revoked.id.value), b"k2", 1)
+        await tx.keylog.set_entry(DirectoryEntry(keyed.id, keys_idx=first, approval_idx=first))
+        await tx.keylog.set_entry(DirectoryEntry(revoked.id, keys_idx=other, approval_idx=other, revoke_idx=other))
+    unknown = MemberId.new()
+    asked = [keyed.id, bare.id, revoked.id, gone.id, unknown, keyed.id]
+    found = await store.recipient_keys(asked)
+    async with store.read() as tx:
+        assert found == await tx.mail.recipient_keys(asked)
+        (leaf,) = await tx.keylog.leaves(first, first + 1)
+    assert set(found) == {keyed.id, bare.id, revoked.id, gone.id}  # unknown: absent
+    assert found[keyed.id].keys_leaf == leaf and not found[keyed.id].revoked
+    assert found[bare.id].keys_leaf is None and found[revoked.id].revoked
+    assert found[gone.id].status is MemberStatus.SUSPENDED
+    assert await store.recipient_keys([]) == {}
