@@ -25,8 +25,8 @@ def make_engine(url: str, *, read_only: bool = False) -> AsyncEngine:
             connect_args={"timeout": 30},
             hide_parameters=True,
         )
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin_read if read_only else _sqlite_begin)
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin_read if read_only else sqlite_begin)
         if read_only:
             event.listen(engine.sync_engine, "connect", _sqlite_query_only)
         return engine
@@ -39,7 +39,7 @@ def make_engine(url: str, *, read_only: bool = False) -> AsyncEngine:
     return create_async_engine(parsed, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the driver, decide where transactions begin.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -52,7 +52,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(conn: Any) -> None:
+def sqlite_begin(conn: Any) -> None:
     # Take the write lock up front: a deferred transaction that later writes can
     # fail with SQLITE_BUSY without waiting; IMMEDIATE waits up to busy_timeout.
     conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -27,12 +27,17 @@ R = TypeVar("R")
 # Writes ``items`` in ``tx``; one outcome per item, in order: its result or the exception for it.
 Handler = Callable[[Any, Sequence[Any]], Awaitable[Sequence[Any]]]
 Begin = Callable[[], AbstractAsyncContextManager[Any]]
+# Runs a batch's transaction somewhere (storage/writer_loop.py: on a loop of its own).
+RunIn = Callable[[Callable[[], Awaitable[list[Any]]]], Awaitable[list[Any]]]
 _Entry = tuple[Handler, Any, "asyncio.Future[Any]"]
 
 
 class GroupCommit:
-    def __init__(self, begin: Begin, *, max_batch: int = 64, max_wait: float = 0.002) -> None:
+    def __init__(
+        self, begin: Begin, *, max_batch: int = 64, max_wait: float = 0.002, run_in: RunIn | None = None
+    ) -> None:
         self._begin = begin
+        self._run_in = run_in
         self.max_batch = max_batch
         self.max_wait = max_wait
         self._queue: list[_Entry] = []
@@ -76,21 +81,28 @@ class GroupCommit:
                 raise
 
     async def _commit(self, batch: list[_Entry]) -> None:
-        outcomes: list[Any] = [None] * len(batch)
-        groups: dict[Handler, list[int]] = {}
-        for at, (handler, _, _) in enumerate(batch):
-            groups.setdefault(handler, []).append(at)
-        async with self._begin() as tx:
-            for handler, positions in groups.items():
-                results = await handler(tx, [batch[at][1] for at in positions])
-                if len(results) != len(positions):
-                    raise RuntimeError("a group-commit handler must give one outcome per item")
-                for at, result in zip(positions, results, strict=True):
-                    outcomes[at] = result
+        work = [(handler, item) for handler, item, _ in batch]
+        outcomes = await (self._run_in(lambda: self._write(work)) if self._run_in else self._write(work))
         self.batches += 1
         self.items += len(batch)
         for (_, _, future), outcome in zip(batch, outcomes, strict=True):
             _settle(future, not isinstance(outcome, Exception), outcome)
+
+    async def _write(self, work: list[tuple[Handler, Any]]) -> list[Any]:
+        """The batch's transaction: each handler with its items; one outcome per item, in order.
+        Touches no future: it may run on another loop (``run_in``)."""
+        outcomes: list[Any] = [None] * len(work)
+        groups: dict[Handler, list[int]] = {}
+        for at, (handler, _) in enumerate(work):
+            groups.setdefault(handler, []).append(at)
+        async with self._begin() as tx:
+            for handler, positions in groups.items():
+                results = await handler(tx, [work[at][1] for at in positions])
+                if len(results) != len(positions):
+                    raise RuntimeError("a group-commit handler must give one outcome per item")
+                for at, result in zip(positions, results, strict=True):
+                    outcomes[at] = result
+        return outcomes
 
     async def close(self) -> None:
         """Finish what is queued, then stop."""

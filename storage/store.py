@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
@@ -25,6 +27,7 @@ from storage.db import make_engine
 from storage.file_links import FileLinks
 from storage.files import Files
 from storage.group_commit import GroupCommit
+from storage.inline_writer import SqliteWriter
 from storage.keylog import KeyLog
 from storage.library import PostgresLibrary, SqliteLibrary, library_for
 from storage.mail import MailStore
@@ -100,6 +103,9 @@ class SqlStore:
         # in growing steps (up to 100 ms) between retries. One process owns a SQLite
         # file; several processes need PostgreSQL, which locks rows, not the database.
         self._serial = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        # ... and with the group commit's writer thread (storage/inline_writer.py): one lock for both.
+        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
+        self._lock_waiter = ThreadPoolExecutor(1, "sqlite-write-lock") if self._write_lock else None
         database = engine.url.database
         # The hot look-ups (keyserver, session checks, a send's key checks) in one hop each.
         self._sqlite = SqliteReader(Path(database)) if engine.dialect.name == "sqlite" and database else None
@@ -111,7 +117,13 @@ class SqlStore:
             if (engine.dialect.name == "sqlite")
             else None
         )
-        self.group = GroupCommit(self.transaction)  # grouped() below
+        # On SQLite a group commit is one call to a writer thread with a synchronous connection.
+        self._writer = SqliteWriter(str(engine.url)) if engine.dialect.name == "sqlite" and database else None
+        self.group = (  # grouped() below
+            GroupCommit(self._writer_transaction, run_in=self._writer.run)
+            if self._writer is not None
+            else GroupCommit(self.transaction)
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTransaction]:
@@ -121,8 +133,40 @@ class SqlStore:
         caller that acknowledges after the block never acknowledges a lost write.
         """
         try:
-            async with self._serial or contextlib.nullcontext(), self.engine.begin() as conn:
+            async with self._serial or contextlib.nullcontext(), self._writing(), self.engine.begin() as conn:
                 yield SqlTransaction.on(conn)
+        except (OSError, ConnectionError, OperationalError, InterfaceError) as exc:
+            raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[None]:
+        """Hold SQLite's one write turn (shared with the writer thread) without blocking the loop."""
+        lock = self._write_lock
+        if lock is None:
+            yield
+            return
+        if not lock.acquire(blocking=False):
+            waiting = asyncio.get_running_loop().run_in_executor(self._lock_waiter, lock.acquire)
+            try:
+                await asyncio.shield(waiting)
+            except BaseException:
+                waiting.add_done_callback(lambda _: lock.release())  # once it is ours: give it back
+                raise
+        try:
+            yield
+        finally:
+            lock.release()
+
+    @asynccontextmanager
+    async def _writer_transaction(self) -> AsyncIterator[SqlTransaction]:
+        """``transaction`` for the group commit, in the writer's thread, where it may block: it
+        waits for the application's write turn and runs every statement synchronously."""
+        writer, lock = self._writer, self._write_lock
+        if writer is None or lock is None:
+            raise RuntimeError("only a SQLite file store has a writer thread")
+        try:
+            with lock, writer.begin() as conn:
+                yield SqlTransaction.on(cast(AsyncConnection, conn))
         except (OSError, ConnectionError, OperationalError, InterfaceError) as exc:
             raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
 
@@ -191,6 +235,10 @@ class SqlStore:
 
     async def close(self) -> None:
         await self.group.close()
+        if self._writer is not None:
+            await asyncio.to_thread(self._writer.close)
+        if self._lock_waiter is not None:
+            self._lock_waiter.shutdown(wait=False)
         await self.engine.dispose()
         if self._reader is not None:
             await self._reader.dispose()

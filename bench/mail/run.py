@@ -424,4 +424,12 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    for arg in sys.argv:
+        if arg.startswith("--switch="):
+            sys.setswitchinterval(float(arg.split("=", 1)[1]))
+    if "--uvloop" in sys.argv:
+        import uvloop
+
+        uvloop.run(main())
+    else:
+        asyncio.run(main())
