@@ -48,7 +48,7 @@ def test_a_checker_reports_a_wrong_expectation_instead_of_passing() -> None:
     assert len(failures) == 1 and failures[0].startswith("message opened by bob")
 
 
-@pytest.mark.parametrize("text", ["AA==", "A", "AB+/", "AB c", "AB", None, 5])
+@pytest.mark.parametrize("text", ["AA==", "A", "AB+/", "AB c", "AB", "AAB", "AAAAAB", None, 5])
 def test_strict_base64(text: object) -> None:
     with pytest.raises(CryptoError) as caught:
         b64d(text)
