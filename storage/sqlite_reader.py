@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
+from isecom.errors import Unavailable
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -37,9 +39,13 @@ class SqliteReader:
         self._loop_conn: sqlite3.Connection | None = None  # SqliteReader.one's, on the event loop's thread
 
     async def run(self, read: Callable[Concatenate[sqlite3.Connection, P], R], *args: P.args, **kw: P.kwargs) -> R:
-        """``read(connection, *args)`` in one snapshot, in a worker thread; raises sqlite3 errors."""
+        """``read(connection, *args)`` in one snapshot, in a worker thread (Unavailable when the
+        database cannot be read)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._threads, lambda: self._snapshot(read, *args, **kw))
+        try:
+            return await loop.run_in_executor(self._threads, lambda: self._snapshot(read, *args, **kw))
+        except sqlite3.OperationalError as exc:
+            raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
 
     async def one(self, read: Callable[Concatenate[sqlite3.Connection, P], R], *args: P.args, **kw: P.kwargs) -> R:
         """``read(connection, *args)`` for a read of ONE statement (a snapshot by itself), run on the
@@ -53,7 +59,7 @@ class SqliteReader:
             return read(self._loop_conn, *args, **kw)
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):  # extended codes too
-                raise
+                raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
         return await self.run(read, *args, **kw)
 
     def close(self) -> None:

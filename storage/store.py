@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -199,30 +198,21 @@ class SqlStore:
         related: RelatedLeaves,
     ) -> KeyHistoryRows | None:
         selector = ("id", member_id.value) if member_id is not None else ("email", str(email))
-        try:
-            if self._sqlite is not None:
-                return await self._sqlite.run(key_reads.sqlite_history, selector, needed, related, self._upper_nodes)
-            return await key_reads.generic(self.read, selector, needed, related)
-        except sqlite3.OperationalError as exc:
-            raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
+        if self._sqlite is not None:
+            return await self._sqlite.run(key_reads.sqlite_history, selector, needed, related, self._upper_nodes)
+        return await key_reads.generic(self.read, selector, needed, related)
 
     async def session_member(self, digest: bytes) -> tuple[Session, Member] | None:
-        try:
-            if self._sqlite is not None:
-                return await self._sqlite.one(hot_reads.session_member, digest)
-        except sqlite3.OperationalError as exc:
-            raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
+        if self._sqlite is not None:
+            return await self._sqlite.one(hot_reads.session_member, digest)
         async with self.read() as tx:
             session = await tx.sessions.get(digest)
             member = await tx.members.get(session.member_id) if session is not None else None
         return None if session is None or member is None else (session, member)
 
     async def recipient_keys(self, member_ids: Sequence[MemberId]) -> dict[MemberId, RecipientKeys]:
-        try:
-            if self._sqlite is not None:
-                return await self._sqlite.one(hot_reads.recipient_keys, member_ids)
-        except sqlite3.OperationalError as exc:
-            raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
+        if self._sqlite is not None:
+            return await self._sqlite.one(hot_reads.recipient_keys, member_ids)
         async with self.read() as tx:
             return await tx.mail.recipient_keys(member_ids)
 

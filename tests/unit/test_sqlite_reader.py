@@ -8,6 +8,9 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
+
+from isecom.errors import Unavailable
 from storage.sqlite_reader import SqliteReader
 
 
@@ -70,4 +73,19 @@ async def test_a_busy_database_never_blocks_the_event_loop(tmp_path: Path) -> No
         assert ticks >= 10  # and the loop kept running meanwhile
     finally:
         ticking.cancel()
+        reader.close()
+
+
+async def test_a_failing_read_is_unavailable_not_a_crash(tmp_path: Path) -> None:
+    _database(tmp_path / "t.db")
+    reader = SqliteReader(tmp_path / "t.db")
+
+    def broken(conn: sqlite3.Connection) -> object:
+        return conn.execute("SELECT * FROM no_such_table").fetchall()
+
+    try:
+        for call in (reader.run, reader.one):
+            with pytest.raises(Unavailable):
+                await call(broken)
+    finally:
         reader.close()
