@@ -19,6 +19,9 @@ from isecom.errors import InvalidInput, NotFound, TooLarge, Unavailable
 
 _ID_RE = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,127}$")
 READ_CHUNK = 1024 * 1024
+IOV_MAX = 1024
+# Bytes gathered before one write to the temp file (see FileBlobStore.put).
+WRITE_BATCH = 1024 * 1024
 
 
 def check_blob_id(blob_id: object) -> str:
@@ -32,31 +35,74 @@ class FileBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._tmp = root / ".tmp"
+        self._tmp_ready = False
 
     def _path(self, blob_id: str) -> Path:
         padded = check_blob_id(blob_id).ljust(4, "_")
         return self.root / padded[:2] / padded[2:4] / blob_id
 
     async def put(self, blob_id: str, chunks: AsyncIterator[bytes], *, max_bytes: int) -> int:
+        """Write ``chunks`` to a temp file, fsync it, rename it into place and fsync the folder.
+
+        Pieces are gathered to WRITE_BATCH bytes and written with one ``os.writev`` in a thread
+        (no join, no copy), while the event loop goes on reading and checking the next pieces: at
+        most one write in flight, so memory stays about two batches whatever the blob size. The
+        temp file is opened, and finally fsynced, renamed and its folder fsynced, in one thread
+        hand-off each: a 4 MiB chunk costs about six hand-offs instead of twenty.
+        """
         final = self._path(blob_id)
-        await asyncio.to_thread(self._tmp.mkdir, parents=True, exist_ok=True)
         tmp = self._tmp / f"{blob_id}.{secrets.token_hex(8)}"
-        fd = await asyncio.to_thread(os.open, tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = await asyncio.to_thread(self._open_tmp, tmp)
         written = 0
+        batch: list[bytes] = []
+        batched = 0
+        pending: asyncio.Future[None] | None = None
+        owned = True
         try:
             async for chunk in chunks:
                 written += len(chunk)
                 if written > max_bytes:
                     raise TooLarge(f"The object is larger than {max_bytes} bytes.")
-                await asyncio.to_thread(_write_all, fd, chunk)
-            await asyncio.to_thread(os.fsync, fd)
+                batch.append(chunk)
+                batched += len(chunk)
+                if batched >= WRITE_BATCH:
+                    if pending is not None:
+                        await pending
+                    pending = asyncio.ensure_future(asyncio.to_thread(_write_all, fd, batch))
+                    batch, batched = [], 0
+            if pending is not None:
+                await pending
+                pending = None
+            owned = False  # from here on _finish closes the descriptor, whatever happens
+            await asyncio.to_thread(self._finish, fd, batch, tmp, final)
         except BaseException:
-            os.close(fd)
+            if pending is not None:
+                # A write still running uses the descriptor: let it end before closing it.
+                await asyncio.gather(pending, return_exceptions=True)
+            if owned:
+                os.close(fd)
             await asyncio.to_thread(_unlink, tmp)
             raise
-        os.close(fd)
-        await asyncio.to_thread(self._commit, tmp, final)
         return written
+
+    def _open_tmp(self, tmp: Path) -> int:
+        if not self._tmp_ready:
+            self._tmp.mkdir(parents=True, exist_ok=True)
+            self._tmp_ready = True
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileNotFoundError:  # the folder was removed since: make it again
+            self._tmp.mkdir(parents=True, exist_ok=True)
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+
+    def _finish(self, fd: int, rest: list[bytes], tmp: Path, final: Path) -> None:
+        """The last pieces, fsync and close ``fd`` (closed even on failure), then rename into place."""
+        try:
+            _write_all(fd, rest)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._commit(tmp, final)
 
     def _commit(self, tmp: Path, final: Path) -> None:
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -113,10 +159,16 @@ class FileBlobStore:
             raise Unavailable("The blob store is not writable.", debug=exc.strerror) from exc
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+def _write_all(fd: int, pieces: list[bytes]) -> None:
+    """Write every piece, in order (``os.writev``: one system call for the batch, no join)."""
+    views = [memoryview(piece) for piece in pieces if piece]
+    while views:
+        done = os.writev(fd, views[:IOV_MAX])
+        while views and done >= len(views[0]):
+            done -= len(views[0])
+            views.pop(0)
+        if views and done:
+            views[0] = views[0][done:]
 
 
 def _unlink(path: Path) -> bool:

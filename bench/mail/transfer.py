@@ -9,14 +9,18 @@ disk once. Then, each timed from the click to the end:
   * encrypted upload: the composer's file picker (encryption in workers, the §8 first pass, the
     declaration, the chunk PUTs, the commit), until the row says committed;
   * encrypted download: the recipient's download button, until the SHA-256 is verified and the
-    browser has the file (a Blob: the save-file dialog is switched off for the bench);
+    browser has the file (a Blob: the save-file dialog is switched off for the bench); the file
+    the browser saved is then compared with the original (size and SHA-256, not timed);
   * plain upload, the baseline: the same file sent by the same page to the same server with no
     crypto in the browser — 4 MiB + 40-byte slices of the plaintext PUT as the chunks of a file
     declared with their hashes (computed here in Python, not timed), so the server does the same
     work (hash check, fsync, rename) for the same number of bytes.
 
 The server's resident memory (VmRSS from /proc) is sampled every 100 ms; the peak growth over the
-idle server is reported for each phase. Every wait is bounded.
+idle server is reported for each phase. So is where the CPU went: the CPU time (user + system, from
+/proc/PID/stat) of the server process and of this run's Chromium processes (every descendant of
+this process whose command is Chromium) during each phase, per MB moved, next to the load average.
+Every wait is bounded.
 """
 
 from __future__ import annotations
@@ -48,6 +52,76 @@ MIB = 1024 * 1024
 CHUNK = 4 * MIB
 PHASE_MS = 900_000  # 15 minutes at most per phase
 NO_PICKER = "delete window.showSaveFilePicker;"  # downloads become Blobs, no dialog
+# Counts the chunks the page sends to its workers to be encrypted (a chunk whose first-pass blob
+# was not kept is encrypted a second time when sent).
+COUNT_ENCRYPTS = """
+  window.__encrypts = 0;
+  const post = Worker.prototype.postMessage;
+  Worker.prototype.postMessage = function (message, transfer) {
+    if (message && message.op === "encrypt") window.__encrypts += 1;
+    return post.call(this, message, transfer);
+  };
+"""
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def browser_pids() -> list[int]:
+    """This run's Chromium processes: descendants of this process running Chromium."""
+    parents: dict[int, int] = {}
+    commands: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            commands[int(entry.name)] = (entry / "cmdline").read_bytes().split(b"\0", 1)[0].decode(errors="replace")
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue
+    me, found = os.getpid(), []
+    for pid in parents:
+        up, steps = pid, 0
+        while up in parents and up != me and steps < 64:
+            up, steps = parents[up], steps + 1
+        if up == me and "chrom" in commands.get(pid, ""):
+            found.append(pid)
+    return found
+
+
+class Cpu:
+    """CPU seconds spent by the server and by this run's Chromium during a phase."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.server = self.browser = 0.0
+
+    def _browser(self) -> dict[int, float]:
+        return {pid: cpu_seconds(pid) for pid in browser_pids()}
+
+    def __enter__(self) -> Cpu:
+        self._server0, self._browser0 = cpu_seconds(self.server_pid), self._browser()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server = cpu_seconds(self.server_pid) - self._server0
+        after = self._browser()
+        self.browser = sum(after[pid] - self._browser0.get(pid, 0.0) for pid in after)
+
+    def line(self, mb: float, seconds: float) -> str:
+        return (
+            f"CPU per MB: server {1000 * self.server / mb:.1f} ms, Chromium {1000 * self.browser / mb:.1f} ms"
+            f" (of {2 * seconds:.1f} core-s on 2 cores: server {self.server:.1f} s, Chromium {self.browser:.1f} s)"
+        )
 
 
 class Rss:
@@ -92,11 +166,20 @@ def write_file(path: Path, size: int) -> str:
     return digest.hexdigest()
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while piece := source.read(CHUNK):
+            digest.update(piece)
+    return digest.hexdigest()
+
+
 def page_for(browser: object, server: LiveServer, who: object, step: int) -> Page:
     context = browser.new_context(base_url=server.url, locale="en-US", accept_downloads=True)  # type: ignore[attr-defined]
     context.set_default_timeout(60_000)
     context.add_init_script(CSP_LISTENER)
     context.add_init_script(NO_PICKER)
+    context.add_init_script(COUNT_ENCRYPTS)
     page: Page = context.new_page()
     code, _ = next_code(who.totp_secret, step)  # type: ignore[attr-defined]
     sign_in(page, who.member["email"], PASSWORD, code)  # type: ignore[attr-defined]
@@ -180,9 +263,14 @@ def main() -> None:
                 browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
                 sender = page_for(browser, server, sender_who, s_step)
                 compose(sender, reader_who.member["email"], "Large evidence (bench)", "Attached.")
+                failed: list[str] = []
+                puts: list[str] = []
+                sender.on("requestfailed", lambda r: failed.append(f"{r.method} {r.failure}"))
+                sender.on("request", lambda r: puts.append(r.url) if r.method == "PUT" else None)
                 rss = Rss(server.process.pid)
                 idle = rss.now()
-                with rss:
+                load_before = os.getloadavg()
+                with rss, Cpu(server.process.pid) as up_cpu:
                     t0 = time.perf_counter()
                     sender.set_input_files("#compose-files", str(source))
                     sender.locator("#compose-uploads li.upload[data-state='uploading']").wait_for(timeout=PHASE_MS)
@@ -191,6 +279,8 @@ def main() -> None:
                     row.wait_for(timeout=PHASE_MS)
                     up = time.perf_counter() - t0
                 up_rss = rss.peak - idle
+                up_puts, up_failed = len([u for u in puts if "/chunks/" in u]), list(failed)
+                encrypts = sender.evaluate("() => window.__encrypts")
                 sender.click("#compose-form button[type=submit]")
                 sender.locator("#list-title", has_text="Sent").wait_for(timeout=120_000)
 
@@ -200,7 +290,7 @@ def main() -> None:
                 attachment = reader.locator("#read-attachments li.attachment")
                 attachment.wait_for()
                 idle = rss.now()
-                with rss:
+                with rss, Cpu(server.process.pid) as down_cpu:
                     t0 = time.perf_counter()
                     with reader.expect_download(timeout=PHASE_MS) as info:
                         attachment.locator("button").click()
@@ -210,12 +300,15 @@ def main() -> None:
                     down = time.perf_counter() - t0
                 down_rss = rss.peak - idle
                 assert attachment.get_attribute("data-sha256") == digest
+                saved = info.value.path()  # what the browser wrote: the Blob the page offered
+                saved_ok = saved.stat().st_size == size and file_sha256(saved) == digest
                 info.value.delete()
 
                 idle = rss.now()
-                with rss:
+                with rss, Cpu(server.process.pid) as plain_cpu:
                     plain = plain_upload(sender, source, size)
                 plain_rss = rss.peak - idle
+                load_after = os.getloadavg()
                 browser.close()
         finally:
             stop_server(server)
@@ -223,13 +316,22 @@ def main() -> None:
     print(f"bench/mail/transfer — {args.size_mib} MiB file, Chromium headless, one server process, loopback")
     print(f"  encrypted upload    {mb / up:7.1f} MB/s  ({up:6.1f} s; encrypt pass + upload pass + commit)"
           f"  server RSS +{up_rss / MIB:.0f} MiB")  # fmt: skip
+    n_chunks = (size + CHUNK - 1) // CHUNK
+    print(f"    chunks            {n_chunks}: {encrypts} encryptions ({encrypts - n_chunks} again when sent:"
+          f" blobs not kept), {up_puts} PUTs, {len(up_failed)} failed"
+          f"{(': ' + ', '.join(sorted(set(up_failed)))) if up_failed else ''}")  # fmt: skip
     print(f"    of which          {first_pass:6.1f} s the encryption pass (hashes for the declaration), "
           f"{up - first_pass:.1f} s encrypting again and sending")  # fmt: skip
     print(f"  encrypted download  {mb / down:7.1f} MB/s  ({down:6.1f} s; fetch, decrypt, SHA-256 verified)"
           f"  server RSS +{down_rss / MIB:.0f} MiB")  # fmt: skip
+    print(f"    saved file        {'same bytes as the original' if saved_ok else 'DIFFERENT from the original'}")
     print(f"  plain upload        {mb / plain:7.1f} MB/s  ({plain:6.1f} s; same server checks, no browser crypto)"
           f"  server RSS +{plain_rss / MIB:.0f} MiB")  # fmt: skip
     print(f"  ratio               encrypted upload / plain upload = {plain / up:.2f}")
+    print(f"  encrypted upload    {up_cpu.line(mb, up)}")
+    print(f"  encrypted download  {down_cpu.line(mb, down)}")
+    print(f"  plain upload        {plain_cpu.line(mb, plain)}")
+    print(f"  load average        {load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min)")
 
 
 if __name__ == "__main__":

@@ -116,3 +116,42 @@ def test_attach_upload_send_and_download_verified(
     s_watch.assert_clean(sender, allowed(demo_server, refusals))
     r_watch.assert_clean(reader, allowed(demo_server, refusals))
     not_in_data(demo_server.data, [f"{tag}-name", f"{tag}-content", f"{tag}-subj", f"{tag}-body"])
+
+
+# Counts, in the page, the chunks sent to the chunk workers to be encrypted.
+COUNT_ENCRYPTS = """
+  window.__encrypted = [];
+  const post = Worker.prototype.postMessage;
+  Worker.prototype.postMessage = function (message, transfer) {
+    if (message && message.op === "encrypt") window.__encrypted.push(message.args.index);
+    return post.call(this, message, transfer);
+  };
+"""
+
+
+def test_an_upload_larger_than_the_old_keep_limit_encrypts_each_chunk_once(
+    new_context: Callable[..., BrowserContext], demo_server: LiveServer, tmp_path: Path
+) -> None:
+    """The sending pass PUTs the blobs the encryption pass kept (the first KEEP_BYTES = 256 MiB of
+    a file): every chunk of a 17-chunk file — above the 64 MiB past which a file used to be
+    encrypted twice over — is encrypted once and PUT once."""
+    tag = secrets.token_hex(4)
+    wanjiru, w_step = activated(demo_server, f"otieno.{tag}@isecom.example", "Otieno Kamau", "KE", "Demo ARA")
+    name = f"ledger-{tag}-name.bin"
+    data = evidence(tag, 16 * 4 * 1024 * 1024 + 12_345)  # 17 chunks of the default 4 MiB
+    sender, s_watch = browser_of(new_context, wanjiru, w_step)
+    sender.add_init_script(COUNT_ENCRYPTS)
+    open_mailbox(sender)
+    puts: list[str] = []
+    sender.on(
+        "request", lambda r: puts.append(r.url.rsplit("/", 1)[1]) if r.method == "PUT" and "/chunks/" in r.url else None
+    )
+    compose(sender, wanjiru.member["email"], f"Ledger {tag}-subj", f"Attached {tag}-body")
+    picked = tmp_path / name  # over Playwright's 50 MB limit for a buffer: a file on disk
+    picked.write_bytes(data)
+    sender.set_input_files("#compose-files", str(picked))
+    upload = sender.locator("#compose-uploads li.upload", has_text=name)
+    upload.locator("xpath=self::*[@data-state='committed']").wait_for(timeout=WAIT_MS)
+    assert sorted(sender.evaluate("() => window.__encrypted")) == list(range(17))
+    assert sorted(int(i) for i in puts) == list(range(17))
+    s_watch.assert_clean(sender, allowed(demo_server, fresh(wanjiru, wanjiru)))

@@ -85,6 +85,33 @@ async def test_too_large_or_failed_write_leaves_nothing(blobs: BlobStore) -> Non
     assert await leftovers(blobs) == []
 
 
+async def test_many_uneven_pieces_keep_their_order_and_a_failure_after_whole_batches_leaves_nothing(
+    blobs: BlobStore,
+) -> None:
+    """The filesystem store gathers pieces into batches written while later pieces arrive
+    (``WRITE_BATCH``, ``os.writev`` of up to ``IOV_MAX`` pieces): thousands of pieces of uneven
+    sizes, empty ones among them, come back byte for byte; a failure after several batches were
+    written leaves no blob and no temp file."""
+    sizes = [(i * 7919) % 601 for i in range(12_000)]  # 0 … 600 bytes, 3.6 MB: batches of > IOV_MAX pieces
+    data = os.urandom(sum(sizes))
+    pieces, at = [], 0
+    for size in sizes:
+        pieces.append(data[at : at + size])
+        at += size
+    assert await blobs.put("uneven", chunks(*pieces), max_bytes=len(data)) == len(data)
+    assert await read(blobs, "uneven") == data
+
+    async def broken() -> AsyncIterator[bytes]:
+        for piece in pieces:
+            yield piece
+        raise ConnectionResetError("client went away")
+
+    with pytest.raises(ConnectionResetError):
+        await blobs.put("uneven-broken", broken(), max_bytes=2 * len(data))
+    assert not await blobs.exists("uneven-broken")
+    assert await leftovers(blobs) == []
+
+
 async def test_multipart_sized_blob_and_failure_midway(blobs: BlobStore) -> None:
     """Past one S3 part (5 MiB here) the S3 store uploads in parts; a failure after some parts
     were sent aborts them, and the earlier blob under that id stays whole."""

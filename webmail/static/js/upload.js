@@ -1,18 +1,23 @@
 // One evidence file going up (PROTOCOL.md §8, the /api/v1/files API). The server must know every
-// chunk hash before the first chunk (POST /api/v1/files declares them), so a file is read twice:
+// chunk hash before the first chunk (POST /api/v1/files declares them), so there are two passes:
 //   1. encryptFileInPool (workers) gives the descriptor, the chunk hashes and the whole-file
-//      SHA-256; each blob's nonce (its first 24 bytes) is kept, the blob itself only for a
-//      small file;
-//   2. after the declaration, the chunks the server lists as `missing` are encrypted again with
-//      the same key and nonce — the same bytes, checked against the declared hash before they
-//      leave, so a file that changed in between is refused here, never sent under a reused
-//      nonce — and PUT by UPLOAD_LANES lanes at once, a network failure retried a few times.
-// Memory stays about UPLOAD_LANES chunks plus the pool's, whatever the file size. Then commit.
+//      SHA-256; each blob's nonce (its first 24 bytes) is kept, and the blob itself for the
+//      chunks of the first KEEP_BYTES of the file (before: all of a file up to 64 MiB, none of a
+//      larger one — a 1 GiB file was encrypted twice over);
+//   2. after the declaration, the chunks the server lists as `missing` are PUT by UPLOAD_LANES
+//      lanes at once, a network failure retried a few times: a kept blob as it is; any other
+//      chunk encrypted again with the same key and nonce — the same bytes, checked against the
+//      declared hash before they leave, so a file that changed in between is refused here,
+//      never sent under a reused nonce.
+// Kept blobs live in the page's heap (at most KEEP_BYTES), not in the browser's blob storage: that
+// storage is bounded (≈ 500 MB in memory in a private window) and a PUT of a Blob it no longer
+// holds was seen to hang. Beyond that, memory stays about UPLOAD_LANES chunks plus the pool's,
+// whatever the file size. Then commit.
 // Chunk nonces derive from a per-file seed and the declaration carries a resume record sealed to
 // the member's own key (crypto/resume.js, §8.6): after a reload or a server restart the same file
 // picked again resumes — only the chunks the server lists as missing are encrypted and sent.
 import { ApiError } from "./api.js";
-import { chunkLength, descriptorJson } from "./crypto/attachments.js";
+import { CHUNK_OVERHEAD, DEFAULT_CHUNK_SIZE, chunkLength, descriptorJson } from "./crypto/attachments.js";
 import { b64decode, b64encode, equal, toHex } from "./crypto/encoding.js";
 import { AEAD_NONCE, randomBytes } from "./crypto/primitives.js";
 import { NONCE_SEED, chunkNonce, headHash, sealResume } from "./crypto/resume.js";
@@ -23,8 +28,9 @@ import { transferable } from "./crypto/rpc.js";
 export const UPLOAD_LANES = 3;
 /** Attempts per chunk request when the network (or a 5xx) fails it. */
 export const ATTEMPTS = 4;
-/** Files up to this size keep their blobs from the first pass instead of encrypting again. */
-const KEEP_BLOBS = 64 * 1024 * 1024;
+/** The blobs of the chunks in the first KEEP_BYTES of a file are kept from the first pass and sent
+ * as they are; later chunks are encrypted again when sent. */
+export const KEEP_BYTES = 256 * 1024 * 1024;
 
 export class Cancelled extends Error {}
 
@@ -170,7 +176,6 @@ export class Upload {
     const file = this.file;
     const nonces = [];
     const kept = [];
-    const keep = file.size <= KEEP_BLOBS;
     const seed = randomBytes(NONCE_SEED);
     const first = await encryptFileInPool(this.pool, file, {
       name: file.name,
@@ -179,10 +184,10 @@ export class Upload {
       onBlob: (index, blob) => {
         this.#check();
         nonces[index] = blob.slice(0, AEAD_NONCE);
-        if (keep) {
+        if (index * DEFAULT_CHUNK_SIZE < KEEP_BYTES) {
           kept[index] = blob;
         }
-        this.meter.add(blob.length - AEAD_NONCE - 16);
+        this.meter.add(blob.length - CHUNK_OVERHEAD);
         this.changed(this);
       },
     });
@@ -214,26 +219,28 @@ export class Upload {
       while (missing.length > 0) {
         this.#check();
         const index = missing.shift();
-        let blob = kept[index];
+        const blob = kept[index];
         kept[index] = undefined;
-        if (blob === undefined) {
-          blob = await this.#again(index, nonces[index], hashes[index]);
-        }
-        this.#check();
-        const stored = await retried(`/api/v1/files/${this.fileId}/chunks/${index}`, {
-          method: "PUT",
-          headers: { "Content-Type": "application/octet-stream", "X-CSRF-Token": this.csrf },
-          body: new Blob([blob]), // a Blob goes to the network process much faster than an ArrayBuffer body
-          signal: this.abort.signal,
-        });
-        await stored.arrayBuffer(); // read to the end (empty), so the request completes
-        this.meter.add(blob.length - AEAD_NONCE - 16);
+        await this.#put(index, blob ?? (await this.#again(index, nonces[index], hashes[index])));
+        this.meter.add(chunkLength(index, d.size, d.chunkSize));
         this.changed(this);
       }
     };
     await Promise.all(Array.from({ length: UPLOAD_LANES }, lane));
     this.#check();
     await this.#json("POST", `/api/v1/files/${this.fileId}/commit`, {});
+  }
+
+  /** PUT one chunk blob (a Blob goes to the network process much faster than an ArrayBuffer body). */
+  async #put(index, blob) {
+    this.#check();
+    const stored = await retried(`/api/v1/files/${this.fileId}/chunks/${index}`, {
+      method: "PUT",
+      headers: { "Content-Type": "application/octet-stream", "X-CSRF-Token": this.csrf },
+      body: new Blob([blob]),
+      signal: this.abort.signal,
+    });
+    await stored.arrayBuffer(); // read to the end (empty), so the request completes
   }
 
   /** Chunk `index` encrypted again with its first-pass nonce; refused unless it hashes the same. */
