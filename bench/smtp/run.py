@@ -11,6 +11,7 @@ One run, on loopback, bounded in count and time:
     connection with STARTTLS, then messages of SIZE bytes one after the other, at most MESSAGES
     or SECONDS; each latency runs from MAIL FROM to the 250 after DATA, which the gateway answers
     only after the message is sealed to the member's key and committed;
+  * the server's CPU per message (this process's user + system time during the load);
   * the same work one message at a time without SMTP (``inbound.deliver``), to split the cost;
   * one stored message opened with the member's keys, outside the timing, to check it is the one sent;
   * where Postfix is installed (/usr/sbin/postfix), the SAME load (same load.py, message, sessions,
@@ -156,6 +157,7 @@ async def main(args: argparse.Namespace) -> None:
             spec = {"port": smtp_port, "cafile": str(cafile), "sessions": SESSIONS, "count": MESSAGES,
                     "seconds": SECONDS, "size": SIZE, "sender": SENDER, "rcpt": email, "helo": HELO,
                     "warmup": WARMUP}  # fmt: skip
+            cpu0 = time.process_time()  # this process: the server (all its threads), not the load
             if args.profile:  # pyinstrument (pip install pyinstrument into .venv; not a project dependency)
                 from pyinstrument import Profiler
 
@@ -165,6 +167,7 @@ async def main(args: argparse.Namespace) -> None:
                 await asyncio.to_thread(Path(args.profile).write_text, report)
             else:
                 result = await load(spec, folder)
+            server_cpu = time.process_time() - cpu0
             batches, items = store.group.batches, store.group.items
             async with store.engine.connect() as conn:
                 stored = (await conn.execute(select(func.count()).select_from(t.messages))).scalar_one()
@@ -210,6 +213,8 @@ async def main(args: argparse.Namespace) -> None:
     backend = "PostgreSQL" if DATABASE_URL else "SQLite (WAL, synchronous=FULL)"
     print(f"bench/smtp — SMTP gateway, {backend}, one server process, smtplib load from a second process, loopback")
     print(f"  sealed and committed   {line}")
+    served = len(result["latencies"]) + SESSIONS * WARMUP
+    print(f"  server CPU             {server_cpu * 1000 / max(served, 1):.2f} ms a message (user + system)")
     print(
         f"  group commit           {items:,} messages in {batches:,} commits ({items / max(batches, 1):.1f} a commit)"
     )

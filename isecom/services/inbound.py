@@ -23,6 +23,7 @@ import asyncio
 import functools
 import ipaddress
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from isecom.config import SenderRule
@@ -44,6 +45,19 @@ SEAL_INLINE = 64 * 1024
 _DELIVERABLE = frozenset({MemberStatus.ACTIVE, MemberStatus.PENDING_ACTIVATION})
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A recipient admitted at RCPT and what was read to admit it: its member id and keys (one snapshot).
+
+    DATA seals to these keys instead of reading them again; a key that changes in between is the
+    same race as one that changes just after the commit (the member's client sees the old key's mail).
+    """
+
+    address: Email
+    member: MemberId
+    keys: RecipientKeys
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +117,40 @@ def check_sender(
     return Sender(email, countries)
 
 
-async def check_recipient(store: Store, domains: tuple[str, ...], sender: Sender, address: str) -> Email:
-    """The parsed recipient when it is a member this sender may write to.
+class AddressBook:
+    """Which member an address names, and its country, remembered once read (at most ``size`` addresses).
+
+    Both never change for a member (members are never deleted; only their status changes), so a
+    remembered answer stays true; the status, the keys and a revocation are read again at every
+    RCPT. Only members found are remembered: an address nobody has yet is looked up every time.
+    If members could ever change address or country, this would have to be dropped.
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._known: dict[Email, tuple[MemberId, str]] = {}
+
+    async def find(self, store: Store, email: Email) -> tuple[MemberId, str] | None:
+        known = self._known.get(email)
+        if known is None:
+            async with store.read() as tx:  # look-ups only: no writer's lock
+                member = await tx.members.by_email(email)
+            if member is None:
+                return None
+            if len(self._known) >= self.size:
+                self._known.pop(next(iter(self._known)))  # the oldest first
+            known = self._known[email] = (member.id, member.country.code)
+        return known
+
+
+async def check_recipient(
+    store: Store, domains: tuple[str, ...], sender: Sender, address: str, addresses: AddressBook | None = None
+) -> Recipient:
+    """The parsed recipient, with its member id and keys, when it is a member this sender may write to.
 
     NotFound for anything that is not a deliverable member of our domains (never
     relay); Forbidden when the member's country has not admitted this sender.
+    ``addresses``: the gateway's ``AddressBook`` (address to member, remembered); one for this call if None.
     """
     try:
         email = Email.parse(address, field="recipient")
@@ -115,19 +158,19 @@ async def check_recipient(store: Store, domains: tuple[str, ...], sender: Sender
         raise NotFound("No such recipient here.") from None
     if email.domain not in domains:
         raise NotFound("Relaying is not allowed.")
-    async with store.read() as tx:  # look-ups only: one snapshot, no writer's lock
-        member = await tx.members.by_email(email)
-        keys = await tx.mail.recipient_keys([member.id]) if member is not None else {}
-    if member is None or member.status not in _DELIVERABLE:
+    known = await (addresses or AddressBook(1)).find(store, email)
+    # Status, revocation and current key by the store's fastest path (one statement on SQLite).
+    found = (await store.recipient_keys([known[0]])).get(known[0]) if known is not None else None
+    if known is None or found is None or found.status not in _DELIVERABLE:
         raise NotFound("No such recipient here.")
-    if member.country.code not in sender.countries:
+    if known[1] not in sender.countries:
         raise Forbidden("Sender not allowed for this recipient.")
-    if not _can_receive(keys.get(member.id)):
+    if not _can_receive(found):
         # A member who is not activated yet, or whose keys are revoked, cannot be sealed to now:
-        # 4xx at RCPT, so the sending server keeps the message and retries (asked after the
-        # country check, so a sender who may not write here learns nothing about key states).
+        # 4xx at RCPT, so the sending server keeps the message and retries (checked after the
+        # country, so a sender who may not write here learns nothing about key states).
         raise Unavailable("This recipient cannot receive mail yet.")
-    return email
+    return Recipient(email, known[0], found)
 
 
 def _can_receive(found: RecipientKeys | None) -> bool:
@@ -138,10 +181,17 @@ def _can_receive(found: RecipientKeys | None) -> bool:
 
 
 async def deliver(
-    store: Store, clock: Clock, gateway: Gateway, sender: Sender, recipients: list[Email], raw: bytes
+    store: Store,
+    clock: Clock,
+    gateway: Gateway,
+    sender: Sender,
+    recipients: Sequence[Email] | Sequence[Recipient],
+    raw: bytes,
 ) -> mailbox.Sent:
     """Seal ``raw`` for the recipients and store it; the stored message, or Unavailable/TooLarge.
 
+    ``recipients``: addresses (their members and keys are read here, in one snapshot), or the
+    ``Recipient``s ``check_recipient`` admitted at RCPT (sealed to the keys read then, not read again).
     Nothing is stored unless everything is: the message and every inbox row are
     written in one transaction after sealing, so a failure leaves nothing behind.
     """
@@ -151,13 +201,14 @@ async def deliver(
         raise Unavailable("No recipients.")
     try:
         keyed, found = await _recipient_keys(store, recipients)
+        addresses = [r.address if isinstance(r, Recipient) else r for r in recipients]
         now = clock.now()
         body = payload.build(
             {
                 "v": 1,
                 "type": "smtp",
                 "smtp_from": str(sender.address),
-                "smtp_to": [str(r) for r in recipients],
+                "smtp_to": [str(r) for r in addresses],
                 "received": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                 "raw": b64e(raw),
             }
@@ -179,22 +230,31 @@ async def deliver(
 
 
 async def _recipient_keys(
-    store: Store, recipients: list[Email]
+    store: Store, recipients: Sequence[Email] | Sequence[Recipient]
 ) -> tuple[list[envelope.Recipient], dict[MemberId, RecipientKeys]]:
     """Each distinct recipient's current published encryption key (Unavailable when one has none),
-    and what was read, so that storing checks the sealed entries against the same snapshot."""
+    and what was read, so that storing checks the sealed entries against the same snapshot.
+    Recipients admitted at RCPT bring what was read then; bare addresses are read here."""
+    found: dict[MemberId, RecipientKeys] = {}
+    ids: list[MemberId] = []
+    addresses = [r for r in recipients if isinstance(r, Email)]
+    if addresses:
+        async with store.read() as tx:  # one snapshot: the members, then all their keys in one query
+            members = [await tx.members.by_email(email) for email in addresses]
+            if any(m is None or m.status is not MemberStatus.ACTIVE for m in members):
+                raise Unavailable("A recipient cannot receive mail yet.")
+            ids = [m.id for m in members if m is not None]
+            found = await tx.mail.recipient_keys(ids)
+    for admitted in recipients:
+        if isinstance(admitted, Recipient):
+            found[admitted.member] = admitted.keys
+            ids.append(admitted.member)
     keyed: dict[bytes, envelope.Recipient] = {}
-    async with store.read() as tx:  # one snapshot: the members, then all their keys in one query
-        members = [await tx.members.by_email(email) for email in recipients]
-        ids = [m.id for m in members if m is not None]
-        found = await tx.mail.recipient_keys(ids)
-    for member in members:
-        if member is None or member.status is not MemberStatus.ACTIVE:
-            raise Unavailable("A recipient cannot receive mail yet.")
-        keys = found.get(member.id)
-        if keys is None or keys.keys_leaf is None or keys.revoked or keys.status is not MemberStatus.ACTIVE:
+    for member_id in ids:
+        keys = found.get(member_id)
+        if keys is None or not _can_receive(keys) or keys.keys_leaf is None:
             raise Unavailable("A recipient has no usable published keys.")
-        uid = bytes.fromhex(member.id.value)
+        uid = bytes.fromhex(member_id.value)
         keyed[uid] = envelope.Recipient(uid, _enc_pk(keys.keys_leaf))
     return list(keyed.values()), found
 
