@@ -99,3 +99,24 @@ async def test_a_cancelled_wait_for_the_write_turn_gives_it_back(store: SqlStore
 async def _write_one(store: SqlStore, owner: object, clock: FakeClock) -> None:
     async with store.transaction() as tx:
         await tx.mail.put_draft(owner, secrets.token_hex(16), b"sealed draft", clock.now())  # type: ignore[arg-type]
+
+
+async def test_the_wal_is_checkpointed_beside_the_writer(store: SqlStore, clock: FakeClock, tmp_path: Path) -> None:
+    """The writer's connection never checkpoints inside a commit; the checkpointer thread copies
+    the WAL into the database file after batches, so the file grows while the store is open."""
+    [owner] = await _members(store, clock, 1)
+    database = tmp_path / "writer.db"
+    before = database.stat().st_size
+
+    async def drafts(tx: Transaction, items: Sequence[str]) -> list[str | Exception]:
+        for slot in items:
+            await tx.mail.put_draft(owner, slot, secrets.token_bytes(64 * 1024), clock.now())
+        return list(items)
+
+    for _ in range(12):  # 12 batches of 8 drafts of 64 KiB: 6 MiB through the WAL
+        await asyncio.gather(*(store.grouped(drafts, secrets.token_hex(16)) for _ in range(8)))
+    for _ in range(100):  # the last checkpoint runs after the last batch, in its own thread
+        if database.stat().st_size - before > 5 * 1024 * 1024:
+            break
+        await asyncio.sleep(0.05)
+    assert database.stat().st_size - before > 5 * 1024 * 1024
