@@ -106,11 +106,14 @@ def pct(values: list[float], p: float) -> float:
 async def load(spec: dict[str, Any], folder: Path) -> dict[str, Any]:
     path = folder / "spec.json"
     path.write_text(json.dumps(spec))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     child = await asyncio.create_subprocess_exec(sys.executable, str(LOAD), str(path), stdout=asyncio.subprocess.PIPE)
     out, _ = await child.communicate()
     if child.returncode != 0:
         raise RuntimeError("the load generator failed")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result: dict[str, Any] = json.loads(out)
+    result["cpu"] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime  # the generator's CPU s
     return result
 
 
@@ -396,7 +399,9 @@ async def main() -> None:
         f"{service[3]:.2f} ms + {service[4]:.2f} ms"
     )
     print(
-        f"  server CPU per send    {process_cpu:.2f} ms in all, {loop_cpu:.2f} ms on the event-loop thread (under load)"
+        f"  server CPU per send    {process_cpu:.2f} ms in all, {loop_cpu:.2f} ms on the event-loop thread; "
+        f"the load generator's {send_result['cpu'] / max(1, len(send_result['latencies'])) * 1000:.2f} ms per request "
+        f"({send_result['cpu'] / send_result['wall']:.2f} of a core)"
     )
     print(f"  ratio                  sends / hello-world = {sends / hellos:.2f}")
     print(
