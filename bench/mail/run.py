@@ -429,12 +429,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    for arg in sys.argv:
-        if arg.startswith("--switch="):
-            sys.setswitchinterval(float(arg.split("=", 1)[1]))
-    if "--uvloop" in sys.argv:
-        import uvloop
-
-        uvloop.run(main())
-    else:
-        asyncio.run(main())
+    asyncio.run(main())
