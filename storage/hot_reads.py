@@ -1,9 +1,10 @@
-"""The two reads behind every signed-in request and every send, as plain ``sqlite3`` calls.
+"""The two reads behind every signed-in request and every send, one statement each.
 
-Run in one snapshot by ``storage.sqlite_reader.SqliteReader`` (one hop to a worker
-thread): a session with its member in one joined query (the member's roles folded
-in), and the addressees' statuses and current key leaves in one query. On
-PostgreSQL the store runs the same reads through the repositories instead.
+A session with its member in one joined query (the member's roles folded in), and the
+addressees' statuses and current key leaves in one query. On SQLite they are plain
+``sqlite3`` calls run by ``storage.sqlite_reader.SqliteReader``; on PostgreSQL the same
+session query (``SESSION_MEMBER``, SQLAlchemy Core) and ``MailStore.recipient_keys`` run on a
+connection in autocommit mode: one round trip each, no BEGIN and ROLLBACK around them.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ import sqlite3
 from collections.abc import Collection
 from typing import Any
 
+from sqlalchemy import bindparam, func, select
+
 from isecom.services.ports import Member, RecipientKeys, Session
 from isecom.types import MemberId, MemberStatus
+from storage import tables as t
 from storage.key_reads import member_from_row
 from storage.sqlite_reader import maybe_when, when
 
@@ -24,6 +28,18 @@ _SESSION_SQL = (
     " (SELECT group_concat(role, ' ') FROM member_roles WHERE member_id = m.id)"
     " FROM sessions s JOIN members m ON m.id = s.member_id WHERE s.digest = ?"
 )
+_s, _m = t.sessions.c, t.members.c
+SESSION_MEMBER = (  # _SESSION_SQL for PostgreSQL: the same columns in the same order
+    select(
+        _s.digest, _s.created_at, _s.expires_at, _s.revoked_at, _s.public_id, _s.last_seen_at, _s.user_agent,
+        _m.id, _m.email, _m.name, _m.country, _m.agency, _m.status, _m.language, _m.created_at,
+        select(func.string_agg(t.member_roles.c.role, " "))
+        .where(t.member_roles.c.member_id == _m.id)
+        .scalar_subquery(),
+    )
+    .select_from(t.sessions.join(t.members, _m.id == _s.member_id))
+    .where(_s.digest == bindparam("digest"))
+)  # fmt: skip
 # Addressees are few (a send is limited to max_recipients): one statement text per count,
 # which sqlite3's statement cache keeps prepared.
 _KEYS_SQL = (
@@ -36,7 +52,7 @@ _KEYS_SQL = (
 def session_member(conn: sqlite3.Connection, digest: bytes) -> tuple[Session, Member] | None:
     """The session with this digest and its member (sessions.member_id is a foreign key)."""
     row = conn.execute(_SESSION_SQL, (digest,)).fetchone()
-    return None if row is None else _session_member(row)
+    return None if row is None else session_member_row(row)
 
 
 def recipient_keys(conn: sqlite3.Connection, member_ids: Collection[MemberId]) -> dict[MemberId, RecipientKeys]:
@@ -52,7 +68,8 @@ def recipient_keys(conn: sqlite3.Connection, member_ids: Collection[MemberId]) -
 # request, the same recipients on every send), so the objects are kept for the values that were
 # seen last. Measured at 20 µs of the loop's time per request and per send before.
 @functools.lru_cache(maxsize=1024)
-def _session_member(row: tuple[Any, ...]) -> tuple[Session, Member]:
+def session_member_row(row: tuple[Any, ...]) -> tuple[Session, Member]:
+    """A row of ``_SESSION_SQL`` or ``SESSION_MEMBER`` as a session and its member."""
     session = Session(
         digest=bytes(row[0]),
         member_id=MemberId(row[7]),

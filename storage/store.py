@@ -205,16 +205,24 @@ class SqlStore:
     async def session_member(self, digest: bytes) -> tuple[Session, Member] | None:
         if self._sqlite is not None:
             return await self._sqlite.one(hot_reads.session_member, digest)
-        async with self.read() as tx:
-            session = await tx.sessions.get(digest)
-            member = await tx.members.get(session.member_id) if session is not None else None
-        return None if session is None or member is None else (session, member)
+        async with self._autocommit() as conn:
+            row = (await conn.execute(hot_reads.SESSION_MEMBER, {"digest": digest})).first()
+        return None if row is None else hot_reads.session_member_row(tuple(row))
 
     async def recipient_keys(self, member_ids: Sequence[MemberId]) -> dict[MemberId, RecipientKeys]:
         if self._sqlite is not None:
             return await self._sqlite.one(hot_reads.recipient_keys, member_ids)
-        async with self.read() as tx:
-            return await tx.mail.recipient_keys(member_ids)
+        async with self._autocommit() as conn:
+            return await SqlTransaction.on(conn).mail.recipient_keys(member_ids)
+
+    @asynccontextmanager
+    async def _autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in autocommit mode for a read of one statement (a snapshot by itself)."""
+        try:
+            async with self.engine.connect() as conn:
+                yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+        except (OSError, ConnectionError, OperationalError, InterfaceError) as exc:
+            raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
 
     async def ping(self) -> None:
         try:
