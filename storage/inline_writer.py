@@ -58,7 +58,7 @@ class InlineConnection:
             yield
 
     async def stream(self, *_: Any, **__: Any) -> Any:
-        raise NotImplementedError("no streaming results inside a group commit")
+        raise RuntimeError("no streaming results inside a group commit")
 
 
 def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
-
-import pytest
 
 from isecom.services.checklist_ports import CaseCopy, CaseNote, ChecklistItem, ChecklistVersion, Participant, Tick
 from isecom.types import MemberId
-from storage.db import make_engine
 from storage.store import SqlStore
 from tests.conftest import FakeClock
 from tests.contract.test_files import _members
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlStore]:
-    store = SqlStore(make_engine(database_url))
-    yield store
-    await store.close()
 
 
 def _version(number: int, clock: FakeClock, by: MemberId | None) -> ChecklistVersion:

@@ -9,24 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
-
-import pytest
 
 from isecom.errors import InvalidInput
 from isecom.services.ports import FileRecord, Transaction
-from storage.db import make_engine
 from storage.store import SqlStore
 from tests.conftest import FakeClock
 from tests.contract.test_files import _members, _record
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlStore]:
-    store = SqlStore(make_engine(database_url))
-    yield store
-    await store.close()
 
 
 async def test_concurrent_items_share_commits_and_a_refused_one_fails_alone(store: SqlStore, clock: FakeClock) -> None:

@@ -3,27 +3,16 @@ and PostgreSQL's repository path answer exactly what the repositories read."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-
-import pytest
 
 from isecom.crypto import keytrans
 from isecom.services import keydir
 from isecom.services.ports import DirectoryEntry, Session
 from isecom.types import MemberId, MemberStatus, Role
-from storage.db import make_engine
 from storage.store import SqlStore
 from tests.conftest import FakeClock
 from tests.contract.test_keylog import AUTHORITY
 from tests.contract.test_repositories import a_member
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlStore]:
-    store = SqlStore(make_engine(database_url))
-    yield store
-    await store.close()
 
 
 async def test_a_session_comes_with_its_member_and_roles(store: SqlStore, clock: FakeClock) -> None:

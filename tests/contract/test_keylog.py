@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from isecom.crypto import keytrans, merkle
 from isecom.services import keyaudit, keydir, keylookup
 from isecom.services.ports import DirectoryEntry, PendingItem
-from storage.db import make_engine
 from storage.store import SqlStore
 from tests.conftest import FakeClock
 from tests.contract.test_repositories import a_member
@@ -21,13 +16,6 @@ AUTHORITY = keydir.Authority(
     root_seed=ROOT_SEED,
     log_seed=bytes(range(1, 33)),
 )
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlStore]:
-    store = SqlStore(make_engine(database_url))
-    yield store
-    await store.close()
 
 
 async def test_appends_store_every_complete_subtree_and_serve_proofs(store: SqlStore, clock: FakeClock) -> None:

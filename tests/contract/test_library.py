@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
@@ -12,17 +11,9 @@ from isecom.errors import Conflict
 from isecom.services import library, notices
 from isecom.services.library_ports import MARK_END, MARK_START, LibraryDocument, LibraryQuery, Notice
 from isecom.types import MemberId
-from storage.db import make_engine
 from storage.store import SqlStore
 from tests.conftest import FakeClock
 from tests.contract.test_repositories import a_member
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlStore]:
-    store = SqlStore(make_engine(database_url))
-    yield store
-    await store.close()
 
 
 async def _uploader(store: SqlStore, clock: FakeClock) -> MemberId:

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 
-import pytest
-
 from isecom.services.notify_ports import NotifySettings
 from isecom.types import Email
-from storage.db import make_engine
 from storage.store import SqlStore
 from tests.conftest import FakeClock
 from tests.contract.test_repositories import a_member
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlStore]:
-    store = SqlStore(make_engine(database_url))
-    yield store
-    await store.close()
 
 
 async def test_waiting_marks_and_due_rows(store: SqlStore, clock: FakeClock) -> None:

@@ -4,7 +4,6 @@ revisions with optimistic concurrency, events, and who may change what (every ro
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,18 +14,10 @@ from isecom.services import countryprofiles, demo, events, profiles
 from isecom.services.ports import Application, Member
 from isecom.services.profile_ports import DirectoryQuery
 from isecom.types import Country, Email, Language, MemberId, MemberStatus, Role
-from storage.db import make_engine
 from storage.store import SqlStore
 from tests.conftest import FakeClock
 
 KEY = b"9c1f4a7e2b8d5036e4a9c1f7b2d8e5034a9c1f7e2b8d5c306e4a9c1f7b2d8e50"
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlStore]:
-    store = SqlStore(make_engine(database_url))
-    yield store
-    await store.close()
 
 
 async def person(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -11,18 +10,10 @@ from isecom.errors import Conflict, TokenInvalid
 from isecom.services import members, sessions, tokens
 from isecom.services.ports import AuditEntry, Member
 from isecom.types import Country, Email, Language, MemberId, MemberStatus, Role
-from storage.db import make_engine
 from storage.store import SqlStore
 from tests.conftest import FakeClock
 
 KEY = b"9c1f4a7e2b8d5036e4a9c1f7b2d8e5034a9c1f7e2b8d5c306e4a9c1f7b2d8e50"
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlStore]:
-    store = SqlStore(make_engine(database_url))
-    yield store
-    await store.close()
 
 
 def a_member(clock: FakeClock, email: str = "camille.roux@isecom.example", **changes: object) -> Member:
