@@ -83,12 +83,12 @@ class FileLinks:
 
     async def unfinished(self, owner_id: MemberId) -> list[Unfinished]:
         rows = await self._conn.execute(
-            select(t.files.c.id, t.files.c.manifest, t.files.c.created_at, t.file_resume.c.sealed)
+            select(t.files.c.id, t.files.c.n_chunks, t.files.c.manifest, t.files.c.created_at, t.file_resume.c.sealed)
             .join(t.file_resume, t.file_resume.c.file_id == t.files.c.id)
             .where(t.files.c.owner_id == owner_id.value, t.files.c.status == UPLOADING)
             .order_by(t.files.c.created_at)
         )
-        return [Unfinished(str(r.id), bytes(r.sealed), bytes(r.manifest)) for r in rows]
+        return [Unfinished(str(r.id), bytes(r.sealed), bytes(r.manifest), int(r.n_chunks)) for r in rows]
 
     async def _delete_files(self, file_ids: list[str]) -> list[tuple[str, list[int]]]:
         if not file_ids:

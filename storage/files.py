@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from isecom.errors import Conflict
-from isecom.services.ports import FileRecord
+from isecom.services.ports import FileRecord, StoredChunk
 from isecom.types import MemberId
 from storage import tables as t
 
@@ -82,20 +82,37 @@ class Files:
         )
         return {int(row.idx): int(row.size) for row in rows}
 
-    async def add_chunk(self, file_id: str, index: int, size: int) -> bool:
+    async def stored_chunk(self, file_id: str, index: int) -> StoredChunk | None:
+        c = t.file_chunks.c
+        found = await self._conn.execute(select(c.size, c.hash, c.nonce).where(c.file_id == file_id, c.idx == index))
+        row = found.first()
+        return None if row is None else _stored(row)
+
+    async def stored_chunks(self, file_id: str) -> dict[int, StoredChunk]:
+        c = t.file_chunks.c
+        rows = await self._conn.execute(select(c.idx, c.size, c.hash, c.nonce).where(c.file_id == file_id))
+        return {int(row.idx): _stored(row) for row in rows}
+
+    async def add_chunk(
+        self, file_id: str, index: int, size: int, digest: bytes | None = None, nonce: bytes | None = None
+    ) -> bool:
         known = await self._conn.execute(
             select(t.file_chunks.c.size).where(t.file_chunks.c.file_id == file_id, t.file_chunks.c.idx == index)
         )
         if known.first() is not None:
             return False
+        row = {"file_id": file_id, "idx": index, "size": size, "hash": digest, "nonce": nonce}
         # Two uploads of the same chunk may race to here; the second insert must not abort the
         # transaction on PostgreSQL, so it runs in a savepoint.
         try:
             async with self._conn.begin_nested():
-                await self._conn.execute(insert(t.file_chunks).values(file_id=file_id, idx=index, size=size))
+                await self._conn.execute(insert(t.file_chunks).values(**row))
         except IntegrityError:
             return False
         return True
+
+    async def set_manifest(self, file_id: str, manifest: bytes) -> None:
+        await self._conn.execute(update(t.files).where(t.files.c.id == file_id).values(manifest=manifest))
 
     async def commit(self, file_id: str, when: datetime) -> None:
         await self._conn.execute(
@@ -140,4 +157,10 @@ def _record(row: Any) -> FileRecord:
         status=str(row.status),
         created_at=row.created_at,
         committed_at=row.committed_at,
+    )
+
+
+def _stored(row: Any) -> StoredChunk:
+    return StoredChunk(
+        int(row.size), None if row.hash is None else bytes(row.hash), None if row.nonce is None else bytes(row.nonce)
     )

@@ -313,7 +313,8 @@ files = Table(
     Column("n_chunks", Integer, nullable=False),
     Column("chunk_size", Integer, nullable=False),
     Column("plain_size", BigInteger, nullable=False),
-    Column("manifest", LargeBinary, nullable=False),  # h_0 ‖ h_1 ‖ … (32 bytes each, §8.2)
+    # h_0 ‖ h_1 ‖ … (32 bytes each, §8.2); empty until the commit when the chunks bring their hashes
+    Column("manifest", LargeBinary, nullable=False),
     Column("status", String(16), nullable=False),  # uploading, committed
     Column("created_at", UTCDateTime(), nullable=False),
     Column("committed_at", UTCDateTime(), nullable=True),
@@ -326,6 +327,8 @@ file_chunks = Table(
     Column("file_id", String(32), ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
     Column("idx", Integer, primary_key=True),
     Column("size", Integer, nullable=False),  # the stored blob's length
+    Column("hash", LargeBinary, nullable=True),  # h_i of the stored blob (§8.1); null before 0014
+    Column("nonce", LargeBinary, nullable=True),  # its first 24 bytes, for a resuming client (§8.6)
 )
 
 file_access = Table(

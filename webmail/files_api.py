@@ -40,7 +40,9 @@ def _index(request: web.Request) -> int:
     return int(raw)
 
 
-def _hashes(value: Any) -> list[bytes]:
+def _hashes(value: Any) -> list[bytes] | None:
+    if value is None:
+        return None  # a one-pass upload: each chunk's PUT brings its hash (§8.2)
     if not isinstance(value, list):
         raise InvalidInput("chunk_hashes must be a list of base64url hashes.", field="chunk_hashes")
     if len(value) > files.MAX_CHUNKS:
@@ -49,6 +51,15 @@ def _hashes(value: Any) -> list[bytes]:
         return [b64d(item, size=files.HASH_BYTES) for item in value]
     except CryptoError:
         raise InvalidInput("chunk_hashes must be 32-byte base64url hashes.", field="chunk_hashes") from None
+
+
+def _hash(value: str | None, field: str) -> bytes | None:
+    if value is None:
+        return None
+    try:
+        return b64d(value, size=files.HASH_BYTES)
+    except CryptoError:
+        raise InvalidInput(f"{field} must be a 32-byte base64url hash.", field=field) from None
 
 
 def _resume(value: Any) -> bytes | None:
@@ -97,7 +108,8 @@ async def declare(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/files")
 async def unfinished(request: web.Request) -> web.Response:
-    """The member's own uploads that can be resumed (§8.6): sealed records, manifests, what is missing."""
+    """The member's own uploads that can be resumed (§8.6): sealed records, declared hashes (none
+    for a one-pass upload), the chunks stored so far with their hash and nonce, what is missing."""
     context = request.config_dict[CONTEXT]
     found = await files.unfinished(context.store, request[MEMBER].id)
     uploads = [
@@ -107,9 +119,14 @@ async def unfinished(request: web.Request) -> web.Response:
             "chunk_hashes": [
                 b64e(item.manifest[i : i + files.HASH_BYTES]) for i in range(0, len(item.manifest), files.HASH_BYTES)
             ],
-            "missing": missing,
+            "stored": [
+                {"index": index, "hash": b64e(chunk.digest), "nonce": b64e(chunk.nonce)}
+                for index, chunk in sorted(stored.items())
+                if chunk.digest is not None and chunk.nonce is not None
+            ],
+            "missing": [i for i in range(item.n_chunks) if i not in stored],
         }
-        for item, missing in found
+        for item, stored in found
     ]
     return web.json_response({"uploads": uploads}, headers={"Cache-Control": "no-store"})
 
@@ -134,6 +151,7 @@ async def put_chunk(request: web.Request) -> web.Response:
         _index(request),
         _body(request),
         request.content_length,
+        _hash(request.headers.get("X-Chunk-Hash"), "X-Chunk-Hash"),
     )
     return web.Response(status=201 if stored else 204)
 
@@ -169,8 +187,15 @@ async def get_chunk(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/api/v1/files/{file_id}/commit")
 async def commit(request: web.Request) -> web.Response:
+    """Commit; the JSON body may hold ``manifest_root`` (required when the chunks brought their hashes)."""
+    body = await read_json(request) if request.body_exists else {}
+    root = body.get("manifest_root")
+    if root is not None and not isinstance(root, str):
+        raise InvalidInput("manifest_root must be a 32-byte base64url hash.", field="manifest_root")
     context = request.config_dict[CONTEXT]
-    record = await files.commit(context.store, context.clock, request[MEMBER].id, request.match_info["file_id"])
+    record = await files.commit(
+        context.store, context.clock, request[MEMBER].id, request.match_info["file_id"], _hash(root, "manifest_root")
+    )
     return web.json_response(file_json(record, []))
 
 

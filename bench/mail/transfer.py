@@ -6,8 +6,8 @@ A fresh instance (``isecom init`` + ``isecom demo`` in a temporary folder, ``ise
 127.0.0.1) and headless Debian Chromium driven by Playwright. A file of random bytes is written to
 disk once. Then, each timed from the click to the end:
 
-  * encrypted upload: the composer's file picker (encryption in workers, the §8 first pass, the
-    declaration, the chunk PUTs, the commit), until the row says committed;
+  * encrypted upload: the composer's file picker (the declaration, then encryption in workers with
+    each chunk PUT as soon as it is ready, the commit), until the row says committed;
   * encrypted download: the recipient's download button, until the SHA-256 is verified and the
     browser has the file (a Blob: the save-file dialog is switched off for the bench); the file
     the browser saved is then compared with the original (size and SHA-256, not timed);
@@ -52,8 +52,7 @@ MIB = 1024 * 1024
 CHUNK = 4 * MIB
 PHASE_MS = 900_000  # 15 minutes at most per phase
 NO_PICKER = "delete window.showSaveFilePicker;"  # downloads become Blobs, no dialog
-# Counts the chunks the page sends to its workers to be encrypted (a chunk whose first-pass blob
-# was not kept is encrypted a second time when sent).
+# Counts the chunks the page sends to its workers to be encrypted (once each in a one-pass upload).
 COUNT_ENCRYPTS = """
   window.__encrypts = 0;
   const post = Worker.prototype.postMessage;
@@ -314,14 +313,13 @@ def main() -> None:
             stop_server(server)
     mb = size / 1e6
     print(f"bench/mail/transfer — {args.size_mib} MiB file, Chromium headless, one server process, loopback")
-    print(f"  encrypted upload    {mb / up:7.1f} MB/s  ({up:6.1f} s; encrypt pass + upload pass + commit)"
+    print(f"  encrypted upload    {mb / up:7.1f} MB/s  ({up:6.1f} s; declare, encrypt and send in one pass, commit)"
           f"  server RSS +{up_rss / MIB:.0f} MiB")  # fmt: skip
     n_chunks = (size + CHUNK - 1) // CHUNK
-    print(f"    chunks            {n_chunks}: {encrypts} encryptions ({encrypts - n_chunks} again when sent:"
-          f" blobs not kept), {up_puts} PUTs, {len(up_failed)} failed"
+    print(f"    chunks            {n_chunks}: {encrypts} encryptions, {up_puts} PUTs, {len(up_failed)} failed"
           f"{(': ' + ', '.join(sorted(set(up_failed)))) if up_failed else ''}")  # fmt: skip
-    print(f"    of which          {first_pass:6.1f} s the encryption pass (hashes for the declaration), "
-          f"{up - first_pass:.1f} s encrypting again and sending")  # fmt: skip
+    print(f"    of which          {first_pass:6.1f} s to the declaration (first chunk's hash, resume record), "
+          f"{up - first_pass:.1f} s encrypting and sending")  # fmt: skip
     print(f"  encrypted download  {mb / down:7.1f} MB/s  ({down:6.1f} s; fetch, decrypt, SHA-256 verified)"
           f"  server RSS +{down_rss / MIB:.0f} MiB")  # fmt: skip
     print(f"    saved file        {'same bytes as the original' if saved_ok else 'DIFFERENT from the original'}")

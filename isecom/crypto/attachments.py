@@ -19,7 +19,8 @@ DEFAULT_CHUNK = 4 * 1024 * 1024
 MIN_CHUNK = 64 * 1024
 MAX_CHUNK = 16 * 1024 * 1024
 MAX_FILE = 1 << 40
-OVERHEAD = 24 + 16
+NONCE = 24  # a chunk blob starts with its nonce
+OVERHEAD = NONCE + 16
 
 
 @dataclass(frozen=True, slots=True)

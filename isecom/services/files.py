@@ -1,9 +1,11 @@
 """Evidence attachments on the server (docs/PROTOCOL.md §8): declare, upload chunks, commit, read, grant.
 
-The server never holds a key. It checks each uploaded chunk against the manifest its owner
-declared — the exact length ``24 + len(P_i) + 16`` and the unkeyed BLAKE2b-256 ``h_i`` — while
-the bytes stream to the blob store, so nothing but our chunk format is stored and memory stays
-bounded whatever the file size.
+The server never holds a key. It checks each uploaded chunk — the exact length
+``24 + len(P_i) + 16`` and the unkeyed BLAKE2b-256 ``h_i`` — while the bytes stream to the blob
+store, so nothing but our chunk format is stored and memory stays bounded whatever the file size.
+The hash to check is the one the owner declared for that chunk or, when the declaration left the
+hashes out (a one-pass upload, §8.2), the one the chunk's PUT brings; the commit of such a file
+then checks the stored hashes against the ``manifest_root`` the client will sign.
 
 Every look-up is scoped: the owner sees a file in any state; a member granted access (by a sent
 message that references it) sees it once committed; anyone else gets the same ``NotFound`` as
@@ -23,11 +25,11 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from isecom.crypto.attachments import MAX_CHUNK, MIN_CHUNK, OVERHEAD, chunk_count
+from isecom.crypto.attachments import MAX_CHUNK, MIN_CHUNK, NONCE, OVERHEAD, chunk_count, manifest_root
 from isecom.crypto.hashing import H256Stream, equal
 from isecom.errors import Conflict, InvalidInput, NotFound, TooLarge
 from isecom.services.files_ports import Unfinished
-from isecom.services.ports import BlobStore, Clock, FileRecord, Store, Transaction
+from isecom.services.ports import BlobStore, Clock, FileRecord, Store, StoredChunk, Transaction
 from isecom.types import MemberId
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,8 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class Declaration:
-    """What the owner declares before uploading (§8.1, §8.2), parsed and checked."""
+    """What the owner declares before uploading (§8.1, §8.2), parsed and checked. No chunk hashes
+    (an empty tuple) means each chunk brings its own with its PUT."""
 
     file_id: str
     n_chunks: int
@@ -71,7 +74,7 @@ class Declaration:
         n_chunks: object,
         chunk_size: object,
         plain_size: object,
-        chunk_hashes: list[bytes],
+        chunk_hashes: list[bytes] | None,
         resume: bytes | None = None,
     ) -> Declaration:
         fid = parse_file_id(file_id)
@@ -83,7 +86,9 @@ class Declaration:
             raise InvalidInput("n_chunks does not match plain_size and chunk_size.", field="n_chunks")
         if n_chunks > MAX_CHUNKS:
             raise InvalidInput(f"At most {MAX_CHUNKS} chunks per file; use larger chunks.", field="n_chunks")
-        if len(chunk_hashes) != n_chunks or any(len(h) != HASH_BYTES for h in chunk_hashes):
+        if chunk_hashes is None:
+            chunk_hashes = []
+        elif len(chunk_hashes) != n_chunks or any(len(h) != HASH_BYTES for h in chunk_hashes):
             raise InvalidInput("chunk_hashes must hold one 32-byte hash per chunk.", field="chunk_hashes")
         if resume is not None and not 48 <= len(resume) <= MAX_RESUME:
             raise InvalidInput(f"A resume record is a sealed box of 48 to {MAX_RESUME} bytes.", field="resume")
@@ -144,7 +149,8 @@ async def declare(
                 existing.owner_id == owner
                 and (existing.n_chunks, existing.chunk_size, existing.plain_size)
                 == (declaration.n_chunks, declaration.chunk_size, declaration.plain_size)
-                and equal(await tx.files.manifest(existing.id), declaration.manifest)
+                # without hashes, the same sizes suffice (the stored chunks keep theirs)
+                and (not declaration.chunk_hashes or equal(await tx.files.manifest(existing.id), declaration.manifest))
             )
             if not same:
                 raise Conflict("This file id is already in use with other values; choose a new random id.")
@@ -189,10 +195,13 @@ async def put_chunk(
     index: int,
     body: AsyncIterator[bytes],
     length: int | None,
+    claimed: bytes | None = None,
 ) -> bool:
-    """Store chunk ``index`` from ``body`` if it is exactly the declared blob; True when stored now,
-    False when the same bytes were already stored. ``length`` is the announced body length, if any.
-    Anything else is refused (``InvalidInput``, ``TooLarge``) and leaves nothing behind."""
+    """Store chunk ``index`` from ``body`` if it is exactly the expected blob; True when stored now,
+    False when the same bytes were already stored. ``length`` is the announced body length, if any;
+    ``claimed`` the chunk's hash as its PUT gave it (required when the declaration left the hashes
+    out, else it must equal the declared one). Anything else is refused (``InvalidInput``,
+    ``TooLarge``, ``Conflict``) and leaves nothing behind."""
     file_id = parse_file_id(file_id)
     if length is not None and length > MAX_CHUNK_BLOB:
         raise TooLarge(f"A chunk is at most {MAX_CHUNK_BLOB} bytes.")
@@ -201,13 +210,20 @@ async def put_chunk(
         if record is None:
             raise NotFound()
         index = _index(record, index)
-        expected = await tx.files.chunk_hash(file_id, index)
-        stored = index in await tx.files.chunks(file_id)
+        declared = await tx.files.chunk_hash(file_id, index)
+        stored = await tx.files.stored_chunk(file_id, index)
+    expected = _expected(index, declared, claimed)
     size = blob_size(record, index)
     if length is not None and length != size:
         raise InvalidInput(f"Chunk {index} must be exactly {size} bytes, not {length}.", field="body")
-    checked = _checked(body, size, expected, index)
-    if stored:
+    if stored is not None and stored.digest is not None and not equal(stored.digest, expected):
+        # A stored chunk never changes: no blob is ever overwritten, so a committed file's chunks
+        # cannot change under its readers. A client resuming sees the stored hash and nonce in
+        # GET /api/v1/files (§8.6).
+        raise Conflict(f"Chunk {index} is already stored with other bytes; stored chunks never change.")
+    head = bytearray()
+    checked = _checked(body, size, expected, index, head)
+    if stored is not None:
         async for _ in checked:  # the same bytes again: check them, keep the stored blob
             pass
         return False
@@ -221,19 +237,37 @@ async def put_chunk(
             raise NotFound()
         if current.created_at != record.created_at:  # aborted and declared anew meanwhile
             raise Conflict("This file was declared again while the chunk was sent; send it again.")
-        await tx.files.add_chunk(file_id, index, size)
+        await tx.files.add_chunk(file_id, index, size, expected, bytes(head))
     return True
 
 
-async def _checked(body: AsyncIterator[bytes], size: int, expected: bytes, index: int) -> AsyncIterator[bytes]:
+def _expected(index: int, declared: bytes, claimed: bytes | None) -> bytes:
+    """The hash chunk ``index`` must have: the declared one, or the one its PUT brings."""
+    if declared:
+        if claimed is not None and not equal(claimed, declared):
+            raise InvalidInput(f"X-Chunk-Hash is not the hash declared for chunk {index}.", field="X-Chunk-Hash")
+        return declared
+    if claimed is None:
+        raise InvalidInput(
+            f"This file was declared without its chunk hashes: send chunk {index}'s hash in X-Chunk-Hash.",
+            field="X-Chunk-Hash",
+        )
+    return claimed
+
+
+async def _checked(
+    body: AsyncIterator[bytes], size: int, expected: bytes, index: int, head: bytearray
+) -> AsyncIterator[bytes]:
     """Pass ``body`` through, refusing it (before the blob store commits) unless it is exactly
-    ``size`` bytes hashing to ``expected``."""
+    ``size`` bytes hashing to ``expected``; the first 24 bytes (the nonce) are copied to ``head``."""
     hasher = H256Stream()
     received = 0
     async for piece in body:
         received += len(piece)
         if received > size:
             raise InvalidInput(f"Chunk {index} must be exactly {size} bytes; more arrived.", field="body")
+        if len(head) < NONCE:
+            head += piece[: NONCE - len(head)]
         hasher.update(piece)
         yield piece
     if received != size:
@@ -242,18 +276,32 @@ async def _checked(body: AsyncIterator[bytes], size: int, expected: bytes, index
         raise InvalidInput(f"Chunk {index} does not match its hash in the manifest.", field="body")
 
 
-async def commit(store: Store, clock: Clock, owner: MemberId, file_id: str) -> FileRecord:
-    """Mark an upload complete once every chunk is stored (again: no change)."""
+async def commit(store: Store, clock: Clock, owner: MemberId, file_id: str, root: bytes | None = None) -> FileRecord:
+    """Mark an upload complete once every chunk is stored (again: no change). ``root`` is the
+    ``manifest_root`` (§8.1) the client computed: required for a file declared without its chunk
+    hashes, whose manifest is then made of the stored hashes; checked whenever it is given."""
     async with store.transaction() as tx:
         record = await tx.files.owned(owner, parse_file_id(file_id))
         if record is None:
             raise NotFound()
+        manifest = await tx.files.manifest(record.id)
         if record.status == COMMITTED:
+            _check_root(record, manifest, root)
             return record
-        stored = await tx.files.chunks(record.id)
+        stored = await tx.files.stored_chunks(record.id)
         missing = [i for i in range(record.n_chunks) if i not in stored]
         if missing:
             raise Conflict(f"{len(missing)} chunk(s) are still missing, starting with chunk {missing[0]}.")
+        if not manifest:
+            if root is None:
+                raise InvalidInput(
+                    "This file was declared without its chunk hashes: send its manifest_root.", field="manifest_root"
+                )
+            manifest = b"".join(_digest(stored[i]) for i in range(record.n_chunks))
+            _check_root(record, manifest, root)
+            await tx.files.set_manifest(record.id, manifest)
+        else:
+            _check_root(record, manifest, root)
         when = clock.now()
         await tx.files.commit(record.id, when)
     return FileRecord(
@@ -266,6 +314,20 @@ async def commit(store: Store, clock: Clock, owner: MemberId, file_id: str) -> F
         created_at=record.created_at,
         committed_at=when,
     )
+
+
+def _digest(chunk: StoredChunk) -> bytes:
+    if chunk.digest is None:  # only chunks stored before revision 0014, all of declared files
+        raise Conflict("A chunk of this file was stored without its hash; upload the file again.")
+    return chunk.digest
+
+
+def _check_root(record: FileRecord, manifest: bytes, root: bytes | None) -> None:
+    if root is None:
+        return
+    hashes = [manifest[i : i + HASH_BYTES] for i in range(0, len(manifest), HASH_BYTES)]
+    if not equal(manifest_root(bytes.fromhex(record.id), hashes), root):
+        raise Conflict("manifest_root does not match the chunks stored for this file.")
 
 
 async def read_chunk(
@@ -318,16 +380,11 @@ async def grant(
         await tx.files.grant(file_id, recipient_ids)
 
 
-async def unfinished(store: Store, owner: MemberId) -> list[tuple[Unfinished, list[int]]]:
-    """The owner's uploads that can be resumed (§8.6), each with the chunks still missing."""
+async def unfinished(store: Store, owner: MemberId) -> list[tuple[Unfinished, dict[int, StoredChunk]]]:
+    """The owner's uploads that can be resumed (§8.6), each with the chunks stored so far."""
     async with store.read() as tx:
         found = await tx.file_links.unfinished(owner)
-        result = []
-        for item in found:
-            stored = await tx.files.chunks(item.file_id)
-            n_chunks = len(item.manifest) // HASH_BYTES
-            result.append((item, [i for i in range(n_chunks) if i not in stored]))
-    return result
+        return [(item, await tx.files.stored_chunks(item.file_id)) for item in found]
 
 
 async def delete_blobs(blobs: BlobStore, released: Sequence[tuple[str, Sequence[int]]]) -> int:

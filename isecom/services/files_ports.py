@@ -12,11 +12,13 @@ from isecom.types import MemberId
 
 @dataclass(frozen=True, slots=True)
 class Unfinished:
-    """An upload its owner may resume: the sealed resume record and the declared manifest."""
+    """An upload its owner may resume: the sealed resume record and the declared manifest (empty
+    when the chunks bring their hashes, §8.2)."""
 
     file_id: str
     sealed: bytes
     manifest: bytes
+    n_chunks: int
 
 
 class FileLinkRepository(Protocol):

@@ -553,6 +553,16 @@ class FileRecord:
     committed_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class StoredChunk:
+    """A chunk in the blob store: its length, and its hash h_i and nonce (None for chunks stored
+    before revision 0014, whose files were all declared with their hashes)."""
+
+    size: int
+    digest: bytes | None
+    nonce: bytes | None
+
+
 class FileRepository(Protocol):
     """Files, their stored chunks and who may download them. Access is decided by the caller's
     scoped look-ups: ``owned`` (the owner, any status) and ``readable`` (the owner, or a member
@@ -577,8 +587,22 @@ class FileRepository(Protocol):
         """Stored chunks: index -> blob size."""
         ...
 
-    async def add_chunk(self, file_id: str, index: int, size: int) -> bool:
-        """Record a stored chunk; False when it was already recorded."""
+    async def add_chunk(
+        self, file_id: str, index: int, size: int, digest: bytes | None = None, nonce: bytes | None = None
+    ) -> bool:
+        """Record a stored chunk with its hash h_i and nonce; False when it was already recorded."""
+        ...
+
+    async def stored_chunk(self, file_id: str, index: int) -> StoredChunk | None:
+        """One stored chunk, or None while it is missing."""
+        ...
+
+    async def stored_chunks(self, file_id: str) -> dict[int, StoredChunk]:
+        """Stored chunks with their hash and nonce: index -> StoredChunk."""
+        ...
+
+    async def set_manifest(self, file_id: str, manifest: bytes) -> None:
+        """Record h_0 ‖ h_1 ‖ … of a file whose chunks brought their hashes (at its commit)."""
         ...
 
     async def commit(self, file_id: str, when: datetime) -> None: ...

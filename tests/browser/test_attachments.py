@@ -10,12 +10,13 @@ The demo server's data directory holds neither the file's name nor its contents 
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Route
+from playwright.sync_api import BrowserContext, Request, Route
 
 from tests.browser.test_mail import WAIT_MS, compose, not_in_data, open_mailbox, row
 from tests.browser.test_revocation import activated, allowed, browser_of, fresh
@@ -129,12 +130,11 @@ COUNT_ENCRYPTS = """
 """
 
 
-def test_an_upload_larger_than_the_old_keep_limit_encrypts_each_chunk_once(
+def test_a_one_pass_upload_encrypts_and_puts_each_chunk_once(
     new_context: Callable[..., BrowserContext], demo_server: LiveServer, tmp_path: Path
 ) -> None:
-    """The sending pass PUTs the blobs the encryption pass kept (the first KEEP_BYTES = 256 MiB of
-    a file): every chunk of a 17-chunk file — above the 64 MiB past which a file used to be
-    encrypted twice over — is encrypted once and PUT once."""
+    """A one-pass upload (PROTOCOL.md §8.2): every chunk of a 17-chunk file is encrypted once and
+    PUT once with its hash, and the declaration carries no chunk hashes."""
     tag = secrets.token_hex(4)
     wanjiru, w_step = activated(demo_server, f"otieno.{tag}@isecom.example", "Otieno Kamau", "KE", "Demo ARA")
     name = f"ledger-{tag}-name.bin"
@@ -143,9 +143,17 @@ def test_an_upload_larger_than_the_old_keep_limit_encrypts_each_chunk_once(
     sender.add_init_script(COUNT_ENCRYPTS)
     open_mailbox(sender)
     puts: list[str] = []
-    sender.on(
-        "request", lambda r: puts.append(r.url.rsplit("/", 1)[1]) if r.method == "PUT" and "/chunks/" in r.url else None
-    )
+    hashed: list[str] = []
+    declared: list[dict[str, object]] = []
+
+    def seen(r: Request) -> None:
+        if r.method == "PUT" and "/chunks/" in r.url:
+            puts.append(r.url.rsplit("/", 1)[1])
+            hashed.append(r.headers.get("x-chunk-hash", ""))
+        elif r.method == "POST" and r.url.endswith("/api/v1/files"):
+            declared.append(json.loads(r.post_data or "{}"))
+
+    sender.on("request", seen)
     compose(sender, wanjiru.member["email"], f"Ledger {tag}-subj", f"Attached {tag}-body")
     picked = tmp_path / name  # over Playwright's 50 MB limit for a buffer: a file on disk
     picked.write_bytes(data)
@@ -154,4 +162,6 @@ def test_an_upload_larger_than_the_old_keep_limit_encrypts_each_chunk_once(
     upload.locator("xpath=self::*[@data-state='committed']").wait_for(timeout=WAIT_MS)
     assert sorted(sender.evaluate("() => window.__encrypted")) == list(range(17))
     assert sorted(int(i) for i in puts) == list(range(17))
+    assert all(len(h) == 43 for h in hashed)  # 32 bytes, base64url
+    assert len(declared) == 1 and "chunk_hashes" not in declared[0] and declared[0]["n_chunks"] == 17
     s_watch.assert_clean(sender, allowed(demo_server, fresh(wanjiru, wanjiru)))

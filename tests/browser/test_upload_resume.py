@@ -4,7 +4,8 @@ A server of its own (it is restarted): Paraguay (PY) attaches a five-chunk file;
 reach the server, the others are held in the browser; the server process is stopped and started
 again on the same ports, the page reloaded and the keys unlocked again. The composer lists the
 unfinished upload by its name (read from the resume record sealed to the member's own key);
-picking another file is refused; picking the same file sends exactly the three missing chunks.
+picking another file is refused, and so is a file whose already-stored chunk changed; picking the
+same file sends exactly the three missing chunks, each once.
 The message is sent and Bolivia (BO) downloads the file, its SHA-256 verified. The data directory
 never holds the file's name or contents in plaintext.
 """
@@ -124,12 +125,27 @@ def test_an_upload_resumes_after_a_server_restart_and_a_reload(
         waiting.locator(".upload-status", has_text="not the same file").wait_for()
         assert puts == []
 
+        # Same name, size and first chunk, but a chunk the server already holds differs: the resumed
+        # pass encrypts that chunk again with its stored nonce, gets another hash, and fails; the
+        # changed chunk is never sent (under that nonce or any other). Missing chunks the pass had
+        # already sent stay, and the refreshed list knows them.
+        stored_before = sorted(int(url.rsplit("/", 1)[1]) for url in passed)
+        changed_at = max(stored_before)
+        assert changed_at > 0
+        edited = bytearray(data)
+        edited[changed_at * 4 * MIB + 17] ^= 0x01
+        sender.set_input_files(f"#resume-{file_id}", files=[{**picked, "buffer": bytes(edited)}])
+        refused = sender.locator(f"#compose-uploads li.upload[data-file-id='{file_id}']")
+        refused.locator("xpath=self::*[@data-state='failed']").wait_for(timeout=WAIT_MS)
+        assert "the file changed" in (refused.locator(".upload-status").text_content() or "")
+        assert all(int(url.rsplit("/", 1)[1]) not in stored_before for url in puts)
+        waiting.wait_for(timeout=WAIT_MS)  # listed again, to be picked once more
+
         sender.set_input_files(f"#resume-{file_id}", files=[picked])
         resumed = sender.locator(f"#compose-uploads li.upload[data-file-id='{file_id}']")
         resumed.locator("xpath=self::*[@data-state='committed']").wait_for(timeout=WAIT_MS)
         sent_indices = sorted(int(url.rsplit("/", 1)[1]) for url in puts)
-        stored_before = sorted(int(url.rsplit("/", 1)[1]) for url in passed)
-        assert len(puts) == 5 - PASSED  # only the missing chunks went up again
+        assert len(puts) == 5 - PASSED  # only the missing chunks went up, each once
         assert sorted(sent_indices + stored_before) == [0, 1, 2, 3, 4]
         assert sender.locator("#compose-resume-list li").count() == 0
 

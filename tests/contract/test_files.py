@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from isecom.errors import Conflict
-from isecom.services.ports import FileRecord
+from isecom.services.ports import FileRecord, StoredChunk
 from isecom.types import MemberId
 from storage.store import SqlStore
 from tests.conftest import FakeClock
@@ -78,6 +78,35 @@ async def test_chunks_are_recorded_once(store: SqlStore, clock: FakeClock) -> No
         assert await tx.files.get(record.id) == record  # the transaction is still usable
     async with store.read() as tx:
         assert await tx.files.chunks(record.id) == {0: 65576, 2: 50}
+
+
+async def test_chunks_keep_their_hash_and_nonce_and_the_manifest_is_set_at_commit(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """A one-pass upload (§8.2): declared with an empty manifest, filled from the chunks."""
+    (owner,) = await _members(store, clock, 1)
+    record = _record(owner, clock, n_chunks=2)
+    digests, nonces = [bytes([7 + i]) * 32 for i in range(2)], [bytes([9 + i]) * 24 for i in range(2)]
+    async with store.transaction() as tx:
+        await tx.files.add(record, b"")
+        assert await tx.files.add_chunk(record.id, 1, 50, digests[1], nonces[1])
+        assert not await tx.files.add_chunk(record.id, 1, 50, digests[0], nonces[0])  # the first stays
+        assert await tx.files.add_chunk(record.id, 0, 65576)  # a chunk stored before revision 0014
+    async with store.read() as tx:
+        assert await tx.files.manifest(record.id) == b""
+        assert await tx.files.chunk_hash(record.id, 1) == b""
+        assert await tx.files.stored_chunk(record.id, 1) == StoredChunk(50, digests[1], nonces[1])
+        assert await tx.files.stored_chunk(record.id, 0) == StoredChunk(65576, None, None)
+        assert await tx.files.stored_chunk(secrets.token_hex(16), 0) is None
+        assert await tx.files.stored_chunks(record.id) == {
+            0: StoredChunk(65576, None, None),
+            1: StoredChunk(50, digests[1], nonces[1]),
+        }
+    async with store.transaction() as tx:
+        await tx.files.set_manifest(record.id, b"".join(digests))
+    async with store.read() as tx:
+        assert await tx.files.manifest(record.id) == b"".join(digests)
+        assert await tx.files.chunk_hash(record.id, 1) == digests[1]
 
 
 async def test_commit_grant_and_readable(store: SqlStore, clock: FakeClock) -> None:

@@ -1,9 +1,10 @@
 // Unfinished uploads on the composer (PROTOCOL.md §8.6). After a page reload or a server restart
 // the uploads the member declared but never committed are listed (GET /api/v1/files) with their
 // name and progress, read from the resume record sealed to the member's own key. Picking the same
-// file again (same name, size and first chunk) resumes it: only the missing chunks are sent.
+// file again (same name, size and first chunk) resumes it: the file is read again (for its SHA-256),
+// the chunks already stored are checked against their stored hashes, and only the missing are sent.
 import { ApiError } from "./api.js";
-import { b64decode } from "./crypto/encoding.js";
+import { b64decode, toHex } from "./crypto/encoding.js";
 import { chunkLength } from "./crypto/attachments.js";
 import { openResume, sameFile } from "./crypto/resume.js";
 import { errorText, fill } from "./page.js";
@@ -44,8 +45,11 @@ export class UnfinishedUploads {
         continue;
       }
       const record = openResume(this.mail.keys.encKeys, b64decode(upload.resume));
-      if (record !== null) {
-        rows.push(this.row({ record, fileId: upload.file_id, hashes: upload.chunk_hashes, missing: upload.missing }));
+      if (record !== null && toHex(record.file.fileId) === upload.file_id) {
+        const stored = new Map(
+          (upload.stored ?? []).map((c) => [c.index, { hash: b64decode(c.hash, 32), nonce: b64decode(c.nonce, 24) }]),
+        );
+        rows.push(this.row({ record, fileId: upload.file_id, stored, missing: upload.missing }));
       }
     }
     this.list.replaceChildren(...rows);
@@ -53,7 +57,7 @@ export class UnfinishedUploads {
   }
 
   row(resume) {
-    const d = resume.record.descriptor;
+    const d = { ...resume.record.file, name: resume.record.name };
     const li = document.createElement("li");
     li.className = "upload";
     li.dataset.fileId = resume.fileId;

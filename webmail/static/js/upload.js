@@ -1,40 +1,32 @@
-// One evidence file going up (PROTOCOL.md §8, the /api/v1/files API). The server must know every
-// chunk hash before the first chunk (POST /api/v1/files declares them), so there are two passes:
-//   1. encryptFileInPool (workers) gives the descriptor, the chunk hashes and the whole-file
-//      SHA-256; each blob's nonce (its first 24 bytes) is kept, and the blob itself for the
-//      chunks of the first KEEP_BYTES of the file (before: all of a file up to 64 MiB, none of a
-//      larger one — a 1 GiB file was encrypted twice over);
-//   2. after the declaration, the chunks the server lists as `missing` are PUT by UPLOAD_LANES
-//      lanes at once, a network failure retried a few times: a kept blob as it is; any other
-//      chunk encrypted again with the same key and nonce — the same bytes, checked against the
-//      declared hash before they leave, so a file that changed in between is refused here,
-//      never sent under a reused nonce.
-// Kept blobs live in the page's heap (at most KEEP_BYTES), not in the browser's blob storage: that
-// storage is bounded (≈ 500 MB in memory in a private window) and a PUT of a Blob it no longer
-// holds was seen to hang. Beyond that, memory stays about UPLOAD_LANES chunks plus the pool's,
-// whatever the file size. Then commit.
-// Chunk nonces derive from a per-file seed and the declaration carries a resume record sealed to
-// the member's own key (crypto/resume.js, §8.6): after a reload or a server restart the same file
-// picked again resumes — only the chunks the server lists as missing are encrypted and sent.
+// One evidence file going up (PROTOCOL.md §8, the /api/v1/files API), in one pass:
+//   1. the file's key and id are chosen and declared (POST /api/v1/files) without chunk hashes,
+//      with a resume record sealed to the member's own key (crypto/resume.js, §8.6);
+//   2. encryptFileInPool reads the file in order (the whole-file SHA-256 on this thread), the
+//      workers encrypt the chunks, and each blob is PUT as soon as it is ready with its hash in
+//      X-Chunk-Hash — encryption and sending overlap, every chunk is encrypted once;
+//   3. the commit sends the manifest_root the chunk hashes give, which the server checks against
+//      the hashes it stored, then the descriptor (with the SHA-256) goes into the signed message.
+// At most IN_FLIGHT chunks are between reading and the end of their PUT (memory stays a few
+// chunks whatever the file size); a network failure or a 5xx is retried with the same bytes.
+// After a reload or a server restart the same file picked again resumes: it is read again (for
+// the SHA-256), each chunk the server already has is encrypted again with its stored nonce and
+// must give the stored hash (never sent: a file that changed there is refused), and the missing
+// chunks are encrypted with fresh random nonces and sent. A chunk cut off mid-PUT is therefore
+// never sent again under the same nonce with other contents.
 import { ApiError } from "./api.js";
-import { CHUNK_OVERHEAD, DEFAULT_CHUNK_SIZE, chunkLength, descriptorJson } from "./crypto/attachments.js";
-import { b64decode, b64encode, equal, toHex } from "./crypto/encoding.js";
-import { AEAD_NONCE, randomBytes } from "./crypto/primitives.js";
-import { NONCE_SEED, chunkNonce, headHash, sealResume } from "./crypto/resume.js";
+import { CHUNK_OVERHEAD, descriptorJson, newFile } from "./crypto/attachments.js";
+import { b64encode, equal, toHex } from "./crypto/encoding.js";
+import { headHash, sealResume } from "./crypto/resume.js";
 import { encryptFileInPool } from "./crypto/pool.js";
-import { transferable } from "./crypto/rpc.js";
 
-/** Chunk PUTs in flight per file. */
+/** Chunk PUTs in flight per file, beyond the chunks the workers are encrypting. */
 export const UPLOAD_LANES = 3;
 /** Attempts per chunk request when the network (or a 5xx) fails it. */
 export const ATTEMPTS = 4;
-/** The blobs of the chunks in the first KEEP_BYTES of a file are kept from the first pass and sent
- * as they are; later chunks are encrypted again when sent. */
-export const KEEP_BYTES = 256 * 1024 * 1024;
 
 export class Cancelled extends Error {}
 
-/** Changed-file refusal: a chunk's second encryption did not give the declared bytes. */
+/** Changed-file refusal: a resumed chunk encrypted again did not give the stored bytes. */
 export class FileChanged extends Error {}
 
 const sleep = (ms, signal) =>
@@ -113,7 +105,8 @@ export class Upload {
   /**
    * @param {File} file
    * @param {{csrf: string, pool: import("./crypto/pool.js").WorkerPool, changed: (u: Upload) => void,
-   *   sealTo?: Uint8Array, resume?: {record: object, fileId: string, hashes: string[], missing: number[]}}} options
+   *   sealTo?: Uint8Array, resume?: {record: import("./crypto/resume.js").ResumeRecord, fileId: string,
+   *   stored: Map<number, {hash: Uint8Array, nonce: Uint8Array}>, missing: number[]}}} options
    *   sealTo: the member's own X25519 key for the resume record; resume: an unfinished upload of
    *   this file (GET /api/v1/files, its record opened and checked against the file)
    */
@@ -162,98 +155,60 @@ export class Upload {
   }
 
   async #upload() {
+    const source = this.file;
+    const mime = source.type || "application/octet-stream";
+    let file;
+    let stored = new Map();
     if (this.resume !== null) {
-      const { record, fileId, hashes, missing } = this.resume;
-      this.descriptor = record.descriptor;
-      this.fileId = fileId;
-      const nonces = [];
-      for (const index of missing) {
-        nonces[index] = chunkNonce(record.nonceSeed, index);
+      file = this.resume.record.file;
+      stored = this.resume.stored;
+      this.fileId = this.resume.fileId;
+    } else {
+      file = newFile(source.size);
+      this.fileId = toHex(file.fileId);
+      const declaration = { file_id: this.fileId, n_chunks: file.nChunks, chunk_size: file.chunkSize, plain_size: file.size };
+      if (this.sealTo !== null) {
+        const head = await headHash(source, file.chunkSize);
+        declaration.resume = b64encode(sealResume(this.sealTo, { file, name: source.name, mime, head }));
       }
-      await this.#send([...missing], nonces, [], hashes.map((h) => b64decode(h, 32)));
-      return;
+      await this.#json("POST", "/api/v1/files", declaration);
     }
-    const file = this.file;
-    const nonces = [];
-    const kept = [];
-    const seed = randomBytes(NONCE_SEED);
-    const first = await encryptFileInPool(this.pool, file, {
-      name: file.name,
-      mime: file.type || "application/octet-stream",
-      nonce: (index) => chunkNonce(seed, index),
-      onBlob: (index, blob) => {
+    this.#check();
+    this.meter = new Meter(source.size);
+    this.#step("uploading");
+    const done = await encryptFileInPool(this.pool, source, {
+      name: source.name,
+      mime,
+      file,
+      nonce: (index) => stored.get(index)?.nonce,
+      inFlight: 2 * this.pool.size + UPLOAD_LANES,
+      onBlob: async (index, blob, hash) => {
         this.#check();
-        nonces[index] = blob.slice(0, AEAD_NONCE);
-        if (index * DEFAULT_CHUNK_SIZE < KEEP_BYTES) {
-          kept[index] = blob;
+        const have = stored.get(index);
+        if (have === undefined) {
+          await this.#put(index, blob, hash);
+        } else if (!equal(hash, have.hash)) {
+          throw new FileChanged(`chunk ${index}`);
         }
         this.meter.add(blob.length - CHUNK_OVERHEAD);
         this.changed(this);
       },
     });
     this.#check();
-    this.descriptor = first.descriptor;
-    const d = first.descriptor;
-    this.fileId = toHex(d.fileId);
-    const declaration = {
-      file_id: this.fileId,
-      n_chunks: d.nChunks,
-      chunk_size: d.chunkSize,
-      plain_size: d.size,
-      chunk_hashes: first.hashes.map(b64encode),
-    };
-    if (this.sealTo !== null) {
-      const head = await headHash(file, d.chunkSize);
-      declaration.resume = b64encode(sealResume(this.sealTo, { descriptor: d, nonceSeed: seed, head }));
-    }
-    const declared = await this.#json("POST", "/api/v1/files", declaration);
-    await this.#send([...declared.missing], nonces, kept, first.hashes);
+    this.descriptor = done.descriptor;
+    await this.#json("POST", `/api/v1/files/${this.fileId}/commit`, { manifest_root: b64encode(done.descriptor.manifestRoot) });
   }
 
-  /** PUT the `missing` chunks (kept blobs, or encrypted again with their nonce), then commit. */
-  async #send(missing, nonces, kept, hashes) {
-    const d = this.descriptor;
-    this.meter = new Meter(missing.reduce((sum, i) => sum + chunkLength(i, d.size, d.chunkSize), 0));
-    this.#step("uploading");
-    const lane = async () => {
-      while (missing.length > 0) {
-        this.#check();
-        const index = missing.shift();
-        const blob = kept[index];
-        kept[index] = undefined;
-        await this.#put(index, blob ?? (await this.#again(index, nonces[index], hashes[index])));
-        this.meter.add(chunkLength(index, d.size, d.chunkSize));
-        this.changed(this);
-      }
-    };
-    await Promise.all(Array.from({ length: UPLOAD_LANES }, lane));
-    this.#check();
-    await this.#json("POST", `/api/v1/files/${this.fileId}/commit`, {});
-  }
-
-  /** PUT one chunk blob (a Blob goes to the network process much faster than an ArrayBuffer body). */
-  async #put(index, blob) {
+  /** PUT one chunk blob with its hash (a Blob body goes to the network process much faster than an ArrayBuffer). */
+  async #put(index, blob, hash) {
     this.#check();
     const stored = await retried(`/api/v1/files/${this.fileId}/chunks/${index}`, {
       method: "PUT",
-      headers: { "Content-Type": "application/octet-stream", "X-CSRF-Token": this.csrf },
+      headers: { "Content-Type": "application/octet-stream", "X-CSRF-Token": this.csrf, "X-Chunk-Hash": b64encode(hash) },
       body: new Blob([blob]),
       signal: this.abort.signal,
     });
     await stored.arrayBuffer(); // read to the end (empty), so the request completes
-  }
-
-  /** Chunk `index` encrypted again with its first-pass nonce; refused unless it hashes the same. */
-  async #again(index, nonce, hash) {
-    const d = this.descriptor;
-    const start = index * d.chunkSize;
-    const plain = new Uint8Array(await this.file.slice(start, start + chunkLength(index, d.size, d.chunkSize)).arrayBuffer());
-    const file = { fileKey: d.fileKey, fileId: d.fileId, size: d.size, chunkSize: d.chunkSize };
-    const again = await this.pool.run("encrypt", { ...file, index, plain, nonce }, transferable(plain));
-    if (!equal(again.hash, hash)) {
-      throw new FileChanged(`chunk ${index}`);
-    }
-    return again.blob;
   }
 
   async #json(method, path, body) {

@@ -180,15 +180,20 @@ async function readRange(source, start, end) {
 
 /**
  * Encrypt a file in parallel chunks (§8.1). Chunks are read in order (for the streaming
- * SHA-256), at most two per worker in flight. With `onBlob`, each blob is handed over as soon
- * as it is ready (for upload) and not kept.
+ * SHA-256), at most `inFlight` (default two per worker) between reading and the end of their
+ * `onBlob`. With `onBlob`, each blob is handed over as soon as it is ready (for upload) and not
+ * kept; a rejection of `onBlob` fails the whole operation.
  * @param {WorkerPool} pool a chunkPool()
  * @param {Uint8Array|Blob} source the plaintext
  * @param {object} [options]
  * @param {string} [options.name]
  * @param {string} [options.mime]
  * @param {number} [options.chunkSize] default 4 MiB
- * @param {(index: number) => Uint8Array} [options.nonce] chunk i's nonce (default R(24); §8.6 derives it)
+ * @param {(index: number) => Uint8Array|undefined} [options.nonce] chunk i's nonce (default R(24);
+ *   a resumed upload gives the stored chunks' nonces, §8.6)
+ * @param {{fileKey: Uint8Array, fileId: Uint8Array, size: number, chunkSize: number, nChunks: number}} [options.file]
+ *   the file's key, id and sizes when already chosen (a one-pass upload declares them first)
+ * @param {number} [options.inFlight] chunks read and not yet through onBlob (default 2 per worker)
  * @param {(index: number, blob: Uint8Array, hash: Uint8Array) => void|Promise<void>} [options.onBlob]
  * @returns {Promise<{descriptor: import("./attachments.js").Descriptor, hashes: Uint8Array[], blobs: (Uint8Array|null)[]}>}
  */
@@ -196,18 +201,22 @@ export async function encryptFileInPool(pool, source, options = {}) {
   const { name = "", mime = "application/octet-stream", chunkSize = DEFAULT_CHUNK_SIZE, onBlob, nonce } = options;
   const sodium = await ready();
   const size = source instanceof Uint8Array ? source.length : source.size;
-  const file = newFile(size, chunkSize);
+  const file = options.file ?? newFile(size, chunkSize);
+  if (file.size !== size) {
+    throw new RangeError("the file's declared size is not the source's");
+  }
+  const limit = options.inFlight ?? 2 * pool.size;
   const hashes = new Array(file.nChunks);
   const blobs = new Array(file.nChunks).fill(null);
   const state = sodium.crypto_hash_sha256_init();
   const inFlight = new Set();
   try {
     for (let index = 0; index < file.nChunks; index++) {
-      while (inFlight.size >= 2 * pool.size) {
+      while (inFlight.size >= limit) {
         await Promise.race(inFlight);
       }
-      const start = index * chunkSize;
-      const plain = await readRange(source, start, start + chunkLength(index, size, chunkSize));
+      const start = index * file.chunkSize;
+      const plain = await readRange(source, start, start + chunkLength(index, size, file.chunkSize));
       sodium.crypto_hash_sha256_update(state, plain);
       const task = pool
         .run("encrypt", { ...file, index, plain, nonce: nonce?.(index) }, transferable(plain))
@@ -227,6 +236,9 @@ export async function encryptFileInPool(pool, source, options = {}) {
     await Promise.all(inFlight);
   } catch (error) {
     sodium.crypto_hash_sha256_final(state);
+    // No chunk is still being handed over when this rejects (an upload lists what the server
+    // holds right after a failure, to resume from there).
+    await Promise.allSettled(inFlight);
     throw error;
   }
   const sha256 = sodium.crypto_hash_sha256_final(state);

@@ -1,28 +1,27 @@
-// The resume record of an unfinished upload (PROTOCOL.md §8.6): what a browser needs to finish an
-// upload after a page reload or a server restart — the §8.3 descriptor (file key, name, sizes,
-// SHA-256, manifest root), the seed its chunk nonces derive from, and a hash of the first chunk
-// to recognise the same file — sealed to the member's own X25519 key and kept by the server with
-// the declaration. The server sees a sealed box of a padded length: no key, no name, no hash.
+// The resume record of an unfinished upload (PROTOCOL.md §8.6): what a browser needs to finish a
+// one-pass upload after a page reload or a server restart — the file's key, id and sizes, its name
+// and type, and a hash of the first chunk to recognise the same file — sealed to the member's own
+// X25519 key and kept by the server with the declaration. The server sees a sealed box of a padded
+// length: no key, no name. The SHA-256 and the manifest root are not in it: they are known only
+// once the whole file has been read, and a resumed upload reads it again.
 import { CryptoError, ensure } from "./errors.js";
-import { validateDescriptor, descriptorJson, chunkLength } from "./attachments.js";
-import { b64decode, b64encode, be64, concat, equal, utf8, utf8Decode } from "./encoding.js";
-import { AEAD_NONCE, H256, label } from "./primitives.js";
+import { MAX_FILE_SIZE, chunkCount, chunkLength, isChunkSize } from "./attachments.js";
+import { b64decode, b64encode, equal, utf8, utf8Decode } from "./encoding.js";
+import { H256 } from "./primitives.js";
 import { lib } from "./sodium.js";
 
-const NONCE_LABEL = label("ISEC-chunk-nonce-v1");
 /** The record's JSON is padded with spaces to a multiple of this, so its length hides the name's. */
 export const RESUME_PAD = 512;
-export const NONCE_SEED = 32;
+/** The record's version: 2 since uploads are one pass (a version-1 record does not open). */
+export const RESUME_VERSION = 2;
 
 /**
- * nonce_i = MAC₂₄(nonce_seed, "ISEC-chunk-nonce-v1" ‖ BE64(i)): keyed BLAKE2b with a 24-byte output.
- * @param {Uint8Array} seed 32 random bytes, one per file
- * @param {number} index
- * @returns {Uint8Array} 24 bytes
+ * @typedef {object} ResumeRecord
+ * @property {{fileKey: Uint8Array, fileId: Uint8Array, size: number, chunkSize: number, nChunks: number}} file
+ * @property {string} name
+ * @property {string} mime
+ * @property {Uint8Array} head H256 of the first chunk's plaintext
  */
-export function chunkNonce(seed, index) {
-  return lib().crypto_generichash(AEAD_NONCE, concat(NONCE_LABEL, be64(index)), seed);
-}
 
 /**
  * head = H256(P_0): the first chunk's plaintext, to recognise the same file picked again.
@@ -38,11 +37,23 @@ export async function headHash(file, chunkSize) {
 /**
  * Seal a resume record to the owner's current X25519 public key.
  * @param {Uint8Array} ownEncPk
- * @param {{descriptor: import("./attachments.js").Descriptor, nonceSeed: Uint8Array, head: Uint8Array}} record
+ * @param {ResumeRecord} record
  * @returns {Uint8Array} the sealed box
  */
-export function sealResume(ownEncPk, { descriptor, nonceSeed, head }) {
-  const text = JSON.stringify({ v: 1, descriptor: descriptorJson(descriptor), nonce_seed: b64encode(nonceSeed), head: b64encode(head) });
+export function sealResume(ownEncPk, { file, name, mime, head }) {
+  const text = JSON.stringify({
+    v: RESUME_VERSION,
+    file: {
+      file_id: b64encode(file.fileId),
+      name,
+      mime,
+      size: file.size,
+      chunk_size: file.chunkSize,
+      n_chunks: file.nChunks,
+      file_key: b64encode(file.fileKey),
+    },
+    head: b64encode(head),
+  });
   const bytes = utf8(text);
   const padded = new Uint8Array(Math.ceil((bytes.length + 1) / RESUME_PAD) * RESUME_PAD).fill(0x20);
   padded.set(bytes);
@@ -50,11 +61,36 @@ export function sealResume(ownEncPk, { descriptor, nonceSeed, head }) {
 }
 
 /**
+ * @param {unknown} value the parsed JSON
+ * @returns {ResumeRecord}
+ */
+function parseRecord(value) {
+  ensure(value !== null && typeof value === "object" && value.v === RESUME_VERSION, "format", "resume record");
+  const f = value.file;
+  ensure(f !== null && typeof f === "object", "format", "resume record file");
+  ensure(typeof f.name === "string" && typeof f.mime === "string", "format", "resume record name");
+  ensure(Number.isSafeInteger(f.size) && f.size >= 0 && f.size <= MAX_FILE_SIZE, "format", "resume record size");
+  ensure(isChunkSize(f.chunk_size) && f.n_chunks === chunkCount(f.size, f.chunk_size), "format", "resume record chunks");
+  return {
+    file: {
+      fileId: b64decode(f.file_id, 16),
+      fileKey: b64decode(f.file_key, 32),
+      size: f.size,
+      chunkSize: f.chunk_size,
+      nChunks: f.n_chunks,
+    },
+    name: f.name,
+    mime: f.mime,
+    head: b64decode(value.head, 32),
+  };
+}
+
+/**
  * Open a resume record with any of the member's encryption keys (the current one sealed it,
- * unless it was rotated since). `null` when none opens it or it is not a record.
+ * unless it was rotated since). `null` when none opens it or it is not a record of this version.
  * @param {{pk: Uint8Array, sk: Uint8Array}[]} encKeys
  * @param {Uint8Array} sealed
- * @returns {{descriptor: import("./attachments.js").Descriptor, nonceSeed: Uint8Array, head: Uint8Array}|null}
+ * @returns {ResumeRecord|null}
  */
 export function openResume(encKeys, sealed) {
   for (const key of [...encKeys].reverse()) {
@@ -65,13 +101,7 @@ export function openResume(encKeys, sealed) {
       continue;
     }
     try {
-      const value = JSON.parse(utf8Decode(plain, "format"));
-      ensure(value !== null && typeof value === "object" && value.v === 1, "format", "resume record");
-      return {
-        descriptor: validateDescriptor(value.descriptor),
-        nonceSeed: b64decode(value.nonce_seed, NONCE_SEED),
-        head: b64decode(value.head, 32),
-      };
+      return parseRecord(JSON.parse(utf8Decode(plain, "format")));
     } catch (error) {
       if (error instanceof CryptoError || error instanceof SyntaxError) {
         return null;
@@ -84,14 +114,13 @@ export function openResume(encKeys, sealed) {
 
 /**
  * Is `file` the file of this record? Name, size, then the first chunk's hash.
- * @param {{descriptor: import("./attachments.js").Descriptor, head: Uint8Array}} record
+ * @param {ResumeRecord} record
  * @param {File} file
  * @returns {Promise<boolean>}
  */
 export async function sameFile(record, file) {
-  const d = record.descriptor;
-  if (file.name !== d.name || file.size !== d.size) {
+  if (file.name !== record.name || file.size !== record.file.size) {
     return false;
   }
-  return equal(await headHash(file, d.chunkSize), record.head);
+  return equal(await headHash(file, record.file.chunkSize), record.head);
 }
