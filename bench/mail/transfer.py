@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import secrets
 import sys
 import tempfile
@@ -75,6 +76,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def process_kind(pid: int) -> str:
+    """Chromium's name for a process: renderer, utility (the network service), gpu-process, zygote or
+    browser. (Chromium rewrites its children's command lines as one space-separated string.)"""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except (FileNotFoundError, ProcessLookupError):
+        return "gone"
+    found = re.search(r"--type=(\S+)", command)
+    return found.group(1) if found else "browser"
+
+
 def browser_pids() -> list[int]:
     """This run's Chromium processes: descendants of this process running Chromium."""
     parents: dict[int, int] = {}
@@ -103,6 +115,7 @@ class Cpu:
     def __init__(self, server_pid: int) -> None:
         self.server_pid = server_pid
         self.server = self.browser = 0.0
+        self.kinds: dict[str, float] = {}
 
     def _browser(self) -> dict[int, float]:
         return {pid: cpu_seconds(pid) for pid in browser_pids()}
@@ -114,12 +127,18 @@ class Cpu:
     def __exit__(self, *exc: object) -> None:
         self.server = cpu_seconds(self.server_pid) - self._server0
         after = self._browser()
-        self.browser = sum(after[pid] - self._browser0.get(pid, 0.0) for pid in after)
+        self.kinds = {}
+        for pid, seconds in after.items():
+            kind = process_kind(pid)
+            self.kinds[kind] = self.kinds.get(kind, 0.0) + seconds - self._browser0.get(pid, 0.0)
+        self.browser = sum(self.kinds.values())
 
     def line(self, mb: float, seconds: float) -> str:
         return (
             f"CPU per MB: server {1000 * self.server / mb:.1f} ms, Chromium {1000 * self.browser / mb:.1f} ms"
-            f" (of {2 * seconds:.1f} core-s on 2 cores: server {self.server:.1f} s, Chromium {self.browser:.1f} s)"
+            f" (of {2 * seconds:.1f} core-s on 2 cores: server {self.server:.1f} s, Chromium {self.browser:.1f} s"
+            f" = {', '.join(f'{kind} {1000 * t / mb:.1f}' for kind, t in sorted(self.kinds.items()) if t >= 0.05)}"
+            " ms/MB)"
         )
 
 
