@@ -440,11 +440,30 @@ async def read(args: argparse.Namespace) -> int:
             summary, body = _smtp_summary(message)
         else:
             summary, body = _summary(message), message.payload["body"]
+            summary["forwarded"] = [{**hop, "sender": await _hop_sender(member, hop)} for hop in summary["forwarded"]]
         if member.json:
             _print_json({**summary, "body": body, "verified": True, "saved": saved})
         else:
             _show(summary, body, saved)
     return 1 if any(not s["verified"] for s in saved) else 0
+
+
+async def _hop_sender(member: Member, hop: dict[str, Any]) -> dict[str, Any]:
+    """Who sent a message this one forwards, as the key directory certifies them (the hop names
+    only a member id, stated by the forwarder inside the signed payload)."""
+    try:
+        verified = await member.ring.fetch(member.client, member_id=hop["from"], signed_at=_epoch(hop["date"]))
+    except KeyProblem as exc:
+        return {"verified": False, "problem": exc.reason}
+    approval = verified.approval
+    return {"verified": True, "name": approval.name, "agency": approval.agency, "country": approval.country}
+
+
+def _epoch(date: str) -> int | None:
+    try:
+        return int(datetime.fromisoformat(date).timestamp())
+    except (TypeError, ValueError):
+        return None
 
 
 def _show(summary: dict[str, Any], body: str, saved: list[dict[str, Any]]) -> None:
@@ -464,7 +483,13 @@ def _show(summary: dict[str, Any], body: str, saved: list[dict[str, Any]]) -> No
         print(f"Handling: {summary['handling']}")
     print(f"Subject:  {summary['subject']}")
     for hop in summary["forwarded"]:
-        print(f"Forwarded: message {hop['msg_id']} of {hop['date']}")
+        by = hop.get("sender") or {}
+        who = (
+            f"{by['name']}, {by['agency']}, {by['country']} (checked in the key directory)"
+            if by.get("verified")
+            else f"a member whose keys could not be checked ({by.get('problem', 'unknown')})"
+        )
+        print(f"Forwarded: message {hop['msg_id']} of {hop['date']} from {who}")
     for a in summary["attachments"]:
         print(f"Attached: {a['name']} ({a['size']} bytes, {a['mime']}) SHA-256 {a['sha256']}")
     for s in saved:

@@ -6,7 +6,8 @@ Playwright refuses in-memory buffers that large) and sends it to Peru (PE); Peru
 saved bytes have the original's SHA-256 and the page shows it verified; Peru replies to all and
 Tanzania sees the reply; Peru forwards the original to Sri Lanka (LK): the forward re-wraps the
 file key in the new envelope and uploads nothing (no file is declared, no chunk is sent), and Sri
-Lanka downloads the file with the same SHA-256 and sees it was forwarded. Afterwards the demo
+Lanka downloads the file with the same SHA-256 and sees it was forwarded, and from whom (the signed
+chain's original sender, as the key directory certifies them). Afterwards the demo
 server's data directory holds none of the plaintext markers.
 """
 
@@ -82,6 +83,11 @@ def open_row(page: Page, subject: str) -> None:
     assert page.text_content("#read-subject") == subject
 
 
+def no_chain(page: Page) -> bool:
+    """No forwarding chain is shown for a message that forwards nothing."""
+    return page.locator("#read-forwarded-box").is_hidden() and page.locator("#read-forwarded li").count() == 0
+
+
 def test_fifty_megabytes_sent_read_replied_and_forwarded_without_upload(
     new_context: Callable[..., BrowserContext], demo_server: LiveServer, tmp_path: Path
 ) -> None:
@@ -119,6 +125,7 @@ def test_fifty_megabytes_sent_read_replied_and_forwarded_without_upload(
     # Peru reads it, downloads it verified, replies to all.
     open_row(reader, subject)
     assert "Neema Mushi" in (reader.text_content("#read-from") or "")
+    assert no_chain(reader)
     assert reader.get_attribute("#mail", "data-reading") == "verified"
     attachment = reader.locator("#read-attachments li.attachment")
     assert attachment.count() == 1
@@ -165,6 +172,13 @@ def test_fifty_megabytes_sent_read_replied_and_forwarded_without_upload(
     assert "Valeria Huaman" in (third.text_content("#read-from") or "")
     assert third.get_attribute("#mail", "data-reading") == "verified"
     assert third.get_attribute("#read-handling", "data-code") == "H2"
+    # The signed chain names the original sender by member id; the page shows who that is, as the
+    # key directory certifies them (name, agency, country), checked by the key ring.
+    hop = third.locator("#read-forwarded li[data-state=verified]")
+    hop.wait_for(timeout=WAIT_MS)
+    assert third.is_visible("#read-forwarded-box")
+    assert hop.get_attribute("data-member") == neema.member["id"]
+    assert all(part in plain(hop.text_content()) for part in ("Neema Mushi", "Demo PCCB", "Tanzania"))
     forwarded_body = plain(third.text_content("#read-body"))
     assert "Forwarded message from Neema Mushi" in forwarded_body and f"subject: {subject}" in forwarded_body
     assert f"> {body}" in forwarded_body

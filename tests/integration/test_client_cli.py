@@ -186,9 +186,13 @@ def test_send_read_reply_and_forward_an_evidence_file(world: World) -> None:
     clara_dir = world.tmp / "clara-files"
     seen = _json(world.cli("clara", "read", forwarded["id"], "--save-attachments", str(clara_dir), "--json"))
     assert seen["from"]["email"] == EMAILS["bruno"][0] and seen["subject"] == f"Fwd: Freeze request {MARKER}"
-    assert seen["forwarded"] == [
-        {"msg_id": msg_id, "from": by_library.payload["from"]["uid"], "date": by_library.payload["date"]}
-    ]
+    [hop] = seen["forwarded"]
+    assert hop == {
+        "msg_id": msg_id,
+        "from": by_library.payload["from"]["uid"],
+        "date": by_library.payload["date"],
+        "sender": {"verified": True, "name": "Alice Martin", "agency": "Fictional Unit", "country": "FR"},
+    }
     assert MARKER in seen["body"]
     [clara_saved] = seen["saved"]
     assert clara_saved["verified"] is True and clara_saved["sha256"] == digest
@@ -196,6 +200,7 @@ def test_send_read_reply_and_forward_an_evidence_file(world: World) -> None:
 
     human = _ok(world.cli("clara", "read", forwarded["id"]))
     assert "signature verified" in human.stdout and f"SHA-256 {digest}" in human.stdout
+    assert "from Alice Martin, Fictional Unit, FR (checked in the key directory)" in human.stdout
 
     sent_box = _json(world.cli("alice", "list", "--folder", "sent", "--json"))
     assert msg_id in [m["id"] for m in sent_box["messages"]]

@@ -6,6 +6,7 @@
 import { ApiError } from "./api.js";
 import { Composer } from "./compose.js";
 import { Mail } from "./mailcore.js";
+import { showForwarded } from "./forwarded.js";
 import { showSmtp } from "./smtpmail.js";
 import { reasonText as reasonFor, unlockForm } from "./unlockform.js";
 import { errorText, fill, show } from "./page.js";
@@ -254,6 +255,7 @@ async function openView(id) {
   $("read-attachments-box").hidden = p.attachments.length === 0;
   files.replaceChildren(...p.attachments.map((a) => attachmentRow(a, opened)));
   showThread(opened);
+  showForwarded(p, mail, msg, { date: dateOf, region: (code) => regions.of(code) ?? code, reason: reasonText }).catch(() => {});
   showSmtp(opened, $, msg); // arrived by SMTP: the flag, envelope sender, inert HTML, MIME parts
   $("read-star").textContent = opened.entry.starred ? msg.msgUnstar : msg.msgStar;
   const inTrash = opened.entry.folder === "trash";
