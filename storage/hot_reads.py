@@ -2,9 +2,9 @@
 
 A session with its member in one joined query (the member's roles folded in), and the
 addressees' statuses and current key leaves in one query. On SQLite they are plain
-``sqlite3`` calls run by ``storage.sqlite_reader.SqliteReader``; on PostgreSQL the same
-session query (``SESSION_MEMBER``, SQLAlchemy Core) and ``MailStore.recipient_keys`` run on a
-connection in autocommit mode: one round trip each, no BEGIN and ROLLBACK around them.
+``sqlite3`` calls run by ``storage.sqlite_reader.SqliteReader``; on PostgreSQL the same two
+statements are plain asyncpg calls (``storage.pg_reader.PgReader``) outside any transaction:
+one round trip each, no BEGIN and ROLLBACK, no SQLAlchemy layer.
 """
 
 from __future__ import annotations
@@ -14,12 +14,10 @@ import sqlite3
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
-
 from isecom.services.ports import Member, RecipientKeys, Session
 from isecom.types import MemberId, MemberStatus
-from storage import tables as t
 from storage.key_reads import member_from_row
+from storage.pg_reader import PgReader
 from storage.sqlite_reader import maybe_when, when
 
 _SESSION_SQL = (
@@ -28,18 +26,16 @@ _SESSION_SQL = (
     " (SELECT group_concat(role, ' ') FROM member_roles WHERE member_id = m.id)"
     " FROM sessions s JOIN members m ON m.id = s.member_id WHERE s.digest = ?"
 )
-_s, _m = t.sessions.c, t.members.c
-SESSION_MEMBER = (  # _SESSION_SQL for PostgreSQL: the same columns in the same order
-    select(
-        _s.digest, _s.created_at, _s.expires_at, _s.revoked_at, _s.public_id, _s.last_seen_at, _s.user_agent,
-        _m.id, _m.email, _m.name, _m.country, _m.agency, _m.status, _m.language, _m.created_at,
-        select(func.string_agg(t.member_roles.c.role, " "))
-        .where(t.member_roles.c.member_id == _m.id)
-        .scalar_subquery(),
-    )
-    .select_from(t.sessions.join(t.members, _m.id == _s.member_id))
-    .where(_s.digest == bindparam("digest"))
-)  # fmt: skip
+# The same two statements for PostgreSQL, run by storage.pg_reader.PgReader (asyncpg, prepared once
+# per connection): the same columns in the same order.
+PG_SESSION_SQL = _SESSION_SQL.replace("group_concat(role, ' ')", "string_agg(role, ' ')").replace(
+    "s.digest = ?", "s.digest = $1"
+)
+PG_KEYS_SQL = (
+    "SELECT m.id, m.status, d.revoke_idx, l.data FROM members m"
+    " LEFT JOIN key_directory d ON d.member_id = m.id LEFT JOIN kt_leaves l ON l.idx = d.keys_idx"
+    " WHERE m.id = ANY($1::varchar[])"
+)
 # Addressees are few (a send is limited to max_recipients): one statement text per count,
 # which sqlite3's statement cache keeps prepared.
 _KEYS_SQL = (
@@ -53,6 +49,18 @@ def session_member(conn: sqlite3.Connection, digest: bytes) -> tuple[Session, Me
     """The session with this digest and its member (sessions.member_id is a foreign key)."""
     row = conn.execute(_SESSION_SQL, (digest,)).fetchone()
     return None if row is None else session_member_row(row)
+
+
+async def pg_session_member(reader: PgReader, digest: bytes) -> tuple[Session, Member] | None:
+    row = await reader.row(PG_SESSION_SQL, digest)
+    return None if row is None else session_member_row(row)
+
+
+async def pg_recipient_keys(reader: PgReader, member_ids: Collection[MemberId]) -> dict[MemberId, RecipientKeys]:
+    ids = list(dict.fromkeys(i.value for i in member_ids))
+    if not ids:
+        return {}
+    return dict(_recipient_keys(row) for row in await reader.rows(PG_KEYS_SQL, ids))
 
 
 def recipient_keys(conn: sqlite3.Connection, member_ids: Collection[MemberId]) -> dict[MemberId, RecipientKeys]:

@@ -32,6 +32,7 @@ from storage.library import PostgresLibrary, SqliteLibrary, library_for
 from storage.mail import MailStore
 from storage.notices import Notices
 from storage.notify import NotifyStore
+from storage.pg_reader import PgReader
 from storage.profiles import Profiles
 from storage.repositories import (
     Applications,
@@ -108,6 +109,7 @@ class SqlStore:
         database = engine.url.database
         # The hot look-ups (keyserver, session checks, a send's key checks) in one hop each.
         self._sqlite = SqliteReader(Path(database)) if engine.dialect.name == "sqlite" and database else None
+        self._pg = PgReader(engine) if engine.dialect.name == "postgresql" else None
         # Complete key-log subtrees never change once written; the upper levels are shared by
         # every proof, so they are kept (a 10^6-leaf log has under 4,000 nodes at level 8 and up).
         self._upper_nodes: dict[tuple[int, int], bytes] = {}
@@ -205,24 +207,17 @@ class SqlStore:
     async def session_member(self, digest: bytes) -> tuple[Session, Member] | None:
         if self._sqlite is not None:
             return await self._sqlite.one(hot_reads.session_member, digest)
-        async with self._autocommit() as conn:
-            row = (await conn.execute(hot_reads.SESSION_MEMBER, {"digest": digest})).first()
-        return None if row is None else hot_reads.session_member_row(tuple(row))
+        return await hot_reads.pg_session_member(self._postgres(), digest)
 
     async def recipient_keys(self, member_ids: Sequence[MemberId]) -> dict[MemberId, RecipientKeys]:
         if self._sqlite is not None:
             return await self._sqlite.one(hot_reads.recipient_keys, member_ids)
-        async with self._autocommit() as conn:
-            return await SqlTransaction.on(conn).mail.recipient_keys(member_ids)
+        return await hot_reads.pg_recipient_keys(self._postgres(), member_ids)
 
-    @asynccontextmanager
-    async def _autocommit(self) -> AsyncIterator[AsyncConnection]:
-        """A connection in autocommit mode for a read of one statement (a snapshot by itself)."""
-        try:
-            async with self.engine.connect() as conn:
-                yield await conn.execution_options(isolation_level="AUTOCOMMIT")
-        except (OSError, ConnectionError, OperationalError, InterfaceError) as exc:
-            raise Unavailable("The database is unavailable.", debug=type(exc).__name__) from exc
+    def _postgres(self) -> PgReader:
+        if self._pg is None:  # the configuration accepts SQLite and PostgreSQL only
+            raise RuntimeError("hot reads need SQLite or PostgreSQL")
+        return self._pg
 
     async def ping(self) -> None:
         try:
@@ -242,3 +237,5 @@ class SqlStore:
             await self._reader.dispose()
         if self._sqlite is not None:
             self._sqlite.close()
+        if self._pg is not None:
+            await self._pg.close()

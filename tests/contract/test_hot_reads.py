@@ -1,14 +1,19 @@
 """``Store.session_member`` and ``Store.recipient_keys``: SQLite's one-hop reader (storage/hot_reads.py)
-and PostgreSQL's repository path answer exactly what the repositories read."""
+and PostgreSQL's asyncpg reader (storage/pg_reader.py) answer exactly what the repositories read."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+from sqlalchemy import text
+
 from isecom.crypto import keytrans
+from isecom.errors import Unavailable
 from isecom.services import keydir
 from isecom.services.ports import DirectoryEntry, Session
 from isecom.types import MemberId, MemberStatus, Role
+from storage.db import make_engine
 from storage.store import SqlStore
 from tests.conftest import FakeClock
 from tests.contract.test_keylog import AUTHORITY
@@ -18,6 +23,8 @@ from tests.contract.test_repositories import a_member
 async def test_a_session_comes_with_its_member_and_roles(store: SqlStore, clock: FakeClock) -> None:
     if store.engine.dialect.name == "sqlite":
         assert store._sqlite is not None  # the one-hop reader is what is tested here
+    else:
+        assert store._pg is not None  # asyncpg, not SQLAlchemy
     member = a_member(clock, roles=frozenset({Role.MEMBER, Role.NCB_HEAD, Role.ADMIN}))
     plain = a_member(clock, "ines.garcia@isecom.example", roles=frozenset(), status=MemberStatus.SUSPENDED)
     now = clock.now()
@@ -60,3 +67,40 @@ async def test_recipient_keys_read_status_revocation_and_current_leaf(store: Sql
     assert found[bare.id].keys_leaf is None and found[revoked.id].revoked
     assert found[gone.id].status is MemberStatus.SUSPENDED
     assert await store.recipient_keys([]) == {}
+
+
+@pytest.mark.parametrize("database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+async def test_postgresql_reads_survive_their_connections_being_cut(store: SqlStore, clock: FakeClock) -> None:
+    """A connection of the asyncpg pool killed by the server (a restart, a failover) is answered
+    as ``Unavailable`` at worst, and the next read gets a fresh connection."""
+    member = a_member(clock)
+    now = clock.now()
+    live = Session(bytes([4]) * 32, member.id, now, now + timedelta(hours=1), None, "p4", now, "demo")
+    async with store.transaction() as tx:
+        await tx.members.add(member)
+        await tx.sessions.add(live)
+    assert await store.session_member(live.digest) is not None
+    assert store._pg is not None and store._pg._pool is not None
+    async with store._pg._pool.acquire() as pooled:  # the one connection the reads used
+        pid = pooled.get_server_pid()
+    async with store.engine.connect() as conn:
+        cut = await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        assert cut.scalar_one() is True
+    answers = []
+    for _ in range(3):
+        try:
+            answers.append(await store.session_member(live.digest))
+        except Unavailable:
+            answers.append(None)
+    assert answers[-1] is not None and answers[-1][0] == live
+
+
+async def test_an_unreachable_postgresql_is_unavailable() -> None:
+    store = SqlStore(make_engine("postgresql+asyncpg://postgres@127.0.0.1:9/test"))
+    try:
+        with pytest.raises(Unavailable):
+            await store.session_member(bytes(32))
+        with pytest.raises(Unavailable):
+            await store.recipient_keys([MemberId("0" * 32)])
+    finally:
+        await store.close()
