@@ -11,10 +11,7 @@ import { showSmtp } from "./smtpmail.js";
 import { reasonText as reasonFor, unlockForm } from "./unlockform.js";
 import { errorText, fill, show } from "./page.js";
 import { ready } from "./crypto/sodium.js";
-import { CryptoError } from "./crypto/errors.js";
-import { download, failureKey, pickTarget, wantsDisk } from "./download.js";
-import { previewButton } from "./preview.js";
-import { mbNumber, megabytes, percentText } from "./compose.js";
+import { attachmentRow, revokeSaved } from "./readfiles.js";
 
 const PAGE = 25;
 const FOLDERS = ["inbox", "sent", "archive", "trash"];
@@ -253,7 +250,7 @@ async function openView(id) {
   linkify($("read-body"), p.body);
   const files = $("read-attachments");
   $("read-attachments-box").hidden = p.attachments.length === 0;
-  files.replaceChildren(...p.attachments.map((a) => attachmentRow(a, opened)));
+  files.replaceChildren(...p.attachments.map((a) => attachmentRow(a, opened, msg)));
   showThread(opened);
   showForwarded(p, mail, msg, { date: dateOf, region: (code) => regions.of(code) ?? code, reason: reasonText }).catch(() => {});
   showSmtp(opened, $, msg); // arrived by SMTP: the flag, envelope sender, inert HTML, MIME parts
@@ -278,94 +275,6 @@ async function openView(id) {
 }
 
 // --- attachments -------------------------------------------------------------------------------
-
-let saved = []; // object URLs of verified files, revoked soon after
-
-function attachmentRow(descriptor, opened) {
-  const li = document.createElement("li");
-  li.className = "attachment";
-  const name = document.createElement("bdi");
-  name.className = "attachment-name";
-  name.textContent = descriptor.name || "?";
-  const size = document.createElement("span");
-  size.className = "hint";
-  size.textContent = ` (${megabytes(descriptor.size)}) `;
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "button";
-  button.textContent = msg.msgDownload;
-  button.disabled = Boolean(opened.problem); // a sender whose keys failed: nothing is trusted
-  const bar = document.createElement("progress");
-  bar.max = 100;
-  bar.value = 0;
-  bar.hidden = true;
-  bar.setAttribute("aria-label", descriptor.name);
-  const status = document.createElement("span");
-  status.className = "integrity";
-  status.setAttribute("role", "status");
-  status.setAttribute("aria-live", "polite");
-  li.append(name, size, button, " ", bar, " ", status);
-  button.addEventListener("click", () => fetchAttachment(descriptor, { li, button, bar, status }));
-  const progressText = (fraction, rate) => fill(msg.msgDownloading, {
-    percent: percentText(Math.floor(fraction * 100)), speed: fill(msg.msgSpeed, { mb: mbNumber(rate) }) });
-  const look = previewButton(descriptor, opened, { li, bar, status, msg, progressText }); // images and PDFs
-  if (look) {
-    button.after(" ", look);
-  }
-  return li;
-}
-
-async function fetchAttachment(descriptor, { li, button, bar, status }) {
-  button.disabled = true;
-  bar.hidden = false;
-  li.dataset.integrity = "checking";
-  status.className = "integrity";
-  status.textContent = "";
-  // The save picker needs the click's user activation: ask before anything else is awaited.
-  const target = wantsDisk(descriptor) ? await pickTarget(descriptor) : null;
-  try {
-    const { blob, sha256 } = await download(descriptor, {
-      target,
-      progress: (m) => {
-        bar.value = Math.floor(m.fraction * 100);
-        status.textContent = fill(msg.msgDownloading, {
-          percent: percentText(Math.floor(m.fraction * 100)),
-          speed: fill(msg.msgSpeed, { mb: mbNumber(m.rate) }),
-        });
-      },
-    });
-    bar.value = 100;
-    li.dataset.integrity = "verified";
-    li.dataset.sha256 = sha256;
-    status.className = "integrity ok";
-    status.textContent = fill(msg.msgVerifiedFile, { digest: sha256 });
-    if (blob !== null) {
-      const url = URL.createObjectURL(blob);
-      saved.push(url);
-      const link = document.createElement("a");
-      link.href = url;
-      link.download = descriptor.name.replace(/[/\\]/g, "_") || "attachment";
-      link.textContent = msg.msgSaveFile;
-      link.className = "save-link";
-      li.append(" ", link);
-      link.click();
-      setTimeout(() => {
-        URL.revokeObjectURL(url);
-        saved = saved.filter((u) => u !== url);
-        link.remove();
-      }, 60_000);
-    }
-  } catch (error) {
-    const key = failureKey(error);
-    li.dataset.integrity = "refused";
-    li.dataset.check = error instanceof CryptoError ? error.check : "";
-    status.className = "integrity error";
-    const reason = key ? msg[key] : error instanceof ApiError ? errorText(error, msg) : String(error?.message ?? error);
-    status.textContent = fill(msg.msgRefusedFile, { reason });
-  } finally {
-    button.disabled = false;
-  }
-}
 
 function showThread(opened) {
   const p = opened.payload;
@@ -604,7 +513,7 @@ async function start() {
   });
   window.addEventListener("pagehide", () => {
     mail.close();
-    saved.forEach((url) => URL.revokeObjectURL(url));
+    revokeSaved();
   });
   root.dataset.ready = "true";
   $("unlock-password").focus();
