@@ -25,7 +25,7 @@ log = logging.getLogger("isecom.web")
 
 CSP = (
     "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; "
-    "frame-src blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    "frame-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 SESSION_COOKIE = "isecom_session"
 SESSION_COOKIE_TLS = "__Host-isecom_session"

@@ -24,7 +24,7 @@ TEMPLATE = Path(__file__).with_name("isecom.conf.in")
 # The headers of webmail/middleware.py security_headers(); tests compare them with the app's.
 CSP = (
     "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; "
-    "frame-src blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    "frame-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
 MAX_CHUNK_BLOB = 16 * 1024 * 1024 + 40  # docs/PROTOCOL.md §8.1: 16 MiB chunk + nonce + tag

@@ -134,12 +134,13 @@ def test_a_one_pass_upload_encrypts_and_puts_each_chunk_once(
     new_context: Callable[..., BrowserContext], demo_server: LiveServer, tmp_path: Path
 ) -> None:
     """A one-pass upload (PROTOCOL.md §8.2): every chunk of a 17-chunk file is encrypted once and
-    PUT once with its hash, and the declaration carries no chunk hashes."""
+    PUT once with its hash, and the declaration carries no chunk hashes. Then the file comes back
+    down through the download service worker, as in a browser without a save picker."""
     tag = secrets.token_hex(4)
     wanjiru, w_step = activated(demo_server, f"otieno.{tag}@isecom.example", "Otieno Kamau", "KE", "Demo ARA")
     name = f"ledger-{tag}-name.bin"
     data = evidence(tag, 16 * 4 * 1024 * 1024 + 12_345)  # 17 chunks of the default 4 MiB
-    sender, s_watch = browser_of(new_context, wanjiru, w_step)
+    sender, s_watch = browser_of(new_context, wanjiru, w_step, accept_downloads=True)
     sender.add_init_script(COUNT_ENCRYPTS)
     open_mailbox(sender)
     puts: list[str] = []
@@ -164,4 +165,22 @@ def test_a_one_pass_upload_encrypts_and_puts_each_chunk_once(
     assert sorted(int(i) for i in puts) == list(range(17))
     assert all(len(h) == 43 for h in hashed)  # 32 bytes, base64url
     assert len(declared) == 1 and "chunk_hashes" not in declared[0] and declared[0]["n_chunks"] == 17
+
+    # Sent (to oneself), read from Sent and downloaded as a browser without a save picker would (Firefox, Safari):
+    # over 64 MiB, the file streams to the downloads folder through the service worker.
+    sender.click("#compose-form button[type=submit]")
+    sender.locator("#list-title", has_text="Sent").wait_for(timeout=WAIT_MS)
+    row(sender, f"Ledger {tag}-subj")  # one's own copy, in Sent
+    sender.locator("#message-list .message-row", has_text=f"Ledger {tag}-subj").first.locator("a").click()
+    attachment = sender.locator("#read-attachments li.attachment")
+    attachment.wait_for()
+    sender.evaluate("() => { delete window.showSaveFilePicker; }")
+    with sender.expect_download(timeout=WAIT_MS) as info:
+        attachment.locator("button").click()
+    sender.locator("#read-attachments li.attachment[data-integrity='verified']").wait_for(timeout=WAIT_MS)
+    assert "/js/dl/" in info.value.url and info.value.suggested_filename == name
+    saved = tmp_path / "saved.bin"
+    info.value.save_as(saved)
+    assert saved.read_bytes() == data
+    assert attachment.locator(".save-link").count() == 0  # nothing kept in the page
     s_watch.assert_clean(sender, allowed(demo_server, fresh(wanjiru, wanjiru)))

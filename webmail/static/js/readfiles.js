@@ -1,12 +1,18 @@
 // The attachments of the message being read (PROTOCOL.md §8): a row per file with its name and
 // size, a download that decrypts and verifies in workers (download.js) and offers the file only
-// once every check passed, and a preview for images and PDFs that fit in memory (preview.js).
+// once every check passed — straight to disk for a large file (the save picker, or a service
+// worker's stream: savestream.js) — and a preview for images and PDFs that fit in memory
+// (preview.js).
 import { ApiError } from "./api.js";
 import { mbNumber, megabytes, percentText } from "./compose.js";
 import { CryptoError } from "./crypto/errors.js";
 import { download, failureKey, pickTarget, wantsDisk } from "./download.js";
 import { errorText, fill } from "./page.js";
 import { previewButton } from "./preview.js";
+import { canStream, streamTarget } from "./savestream.js";
+
+/** Above this size, without a save picker, a download streams through the service worker. */
+export const STREAM_ABOVE = 64 * 1024 * 1024;
 
 let saved = []; // object URLs of verified files, revoked soon after
 
@@ -64,7 +70,13 @@ async function fetchAttachment(descriptor, { li, button, bar, status }, msg) {
   status.className = "integrity";
   status.textContent = "";
   // The save picker needs the click's user activation: ask before anything else is awaited.
-  const target = wantsDisk(descriptor) ? await pickTarget(descriptor) : null;
+  // Without a picker (Firefox, Safari) a large file streams to the downloads folder through a
+  // service worker (savestream.js), never whole in memory.
+  const target = wantsDisk(descriptor)
+    ? await pickTarget(descriptor)
+    : descriptor.size > STREAM_ABOVE && canStream()
+      ? await streamTarget(descriptor)
+      : null;
   try {
     const { blob, sha256 } = await download(descriptor, {
       target,
