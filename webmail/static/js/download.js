@@ -1,27 +1,32 @@
-// One evidence file coming down (PROTOCOL.md §8.4): the chunks fetched a few at a time, each
-// decrypted in a worker (download.worker.js: length, then AEAD under the key from the signed
-// descriptor), written out in index order while the SHA-256 runs; the file is complete only once
-// the chunk hashes recompute the signed manifest_root and the SHA-256 matches the signed value.
+// One evidence file coming down (PROTOCOL.md §8.4): the chunks fetched a few at a time by workers
+// (download.worker.js: each worker fetches its chunk into libsodium's heap, checks its length,
+// hashes it and decrypts it there), put in order, while the whole-file SHA-256 runs in the same
+// workers, chunk after chunk, its state handed from one to the next by this thread, which never
+// touches the bytes; the file is complete only once the chunk hashes recompute the signed
+// manifest_root and the SHA-256 matches the signed value.
 //
-// Where the plaintext goes, so memory stays bounded:
+// Where the plaintext goes, so memory stays bounded (about AHEAD chunks in the workers):
 //  - a file larger than DISK_ABOVE, when the browser has the File System Access API
 //    (showSaveFilePicker): straight to the file the member picked, through a writable stream
 //    that the browser keeps in a temporary file and puts in place only on close(); on any
 //    failure it is aborted, so nothing unverified is left behind;
-//  - otherwise: one Blob per chunk, joined into one Blob at the end (Chromium keeps large blobs
-//    out of the page's heap, on disk if needed); the object URL is offered only after every
-//    check passed, and revoked soon after.
+//    The chunks come from the workers as bytes (moved, not copied) for the target to write;
+//  - otherwise: one Blob per chunk (made in the worker), joined into one Blob at the end
+//    (Chromium keeps large blobs out of the page's heap, on disk if needed); the object URL is
+//    offered only after every check passed, and revoked soon after.
 import { ApiError } from "./api.js";
 import { validateDescriptor, manifestRoot } from "./crypto/attachments.js";
 import { CryptoError, ensure } from "./crypto/errors.js";
 import { equal, toHex } from "./crypto/encoding.js";
-import { WorkerPool, defaultPoolSize } from "./crypto/pool.js";
+import { defaultPoolSize } from "./crypto/pool.js";
 import { ready } from "./crypto/sodium.js";
-import { Cancelled, Meter, retried } from "./upload.js";
+import { Cancelled, Meter } from "./upload.js";
 
 export const DOWNLOAD_WORKER_URL = new URL("./crypto/download.worker.js", import.meta.url);
 /** Chunks fetched ahead of the one being written. */
 export const AHEAD = 4;
+/** Progress is reported at most this often (ms), and for the last chunk: each report repaints. */
+const PROGRESS_EVERY = 200;
 /** Above this size the file goes straight to disk when the browser can. */
 export const DISK_ABOVE = 256 * 1024 * 1024;
 
@@ -47,65 +52,151 @@ export async function pickTarget(descriptor) {
  * @returns {Promise<{blob: Blob|null, sha256: string}>} blob null when written to `target`
  */
 export async function download(json, { target = null, progress = () => {}, signal } = {}) {
-  const sodium = await ready();
+  await ready();
   const d = validateDescriptor(json, "format");
   const fileId = toHex(d.fileId);
-  const pool = new WorkerPool(DOWNLOAD_WORKER_URL, { size: Math.min(AHEAD, defaultPoolSize()), depth: 2 });
+  const lanes = new Lanes(DOWNLOAD_WORKER_URL, Math.min(AHEAD, defaultPoolSize()));
+  const lane = (index) => index % lanes.size;
   const meter = new Meter(d.size);
-  const state = sodium.crypto_hash_sha256_init();
   const hashes = [];
   const parts = [];
-  let finished = false;
-  const fetchChunk = async (index) => {
-    const response = await retried(`/api/v1/files/${fileId}/chunks/${index}`, { method: "GET", signal });
-    const blob = new Uint8Array(await response.arrayBuffer());
-    return pool.run("decrypt", { descriptor: d, index, blob }, [blob.buffer]);
-  };
+  const stop = () => lanes.close(new Cancelled());
+  signal?.addEventListener("abort", stop, { once: true });
   try {
+    if (signal?.aborted) {
+      throw new Cancelled();
+    }
     const pending = new Map();
     let next = 0;
     const fill = () => {
       while (next < d.nChunks && pending.size < AHEAD) {
-        const task = fetchChunk(next);
+        const url = `/api/v1/files/${fileId}/chunks/${next}`;
+        const task = lanes.run(lane(next), "open", { descriptor: d, index: next, url, bytes: target !== null });
         task.catch(() => {}); // reported in order below
         pending.set(next, task);
         next += 1;
       }
     };
     fill();
+    let state = null;
+    let digest = null;
+    let reported = -Infinity;
     for (let index = 0; index < d.nChunks; index++) {
-      const { plain, hash } = await pending.get(index);
+      const { hash, plain } = await pending.get(index);
       pending.delete(index);
       fill();
       hashes.push(hash);
-      sodium.crypto_hash_sha256_update(state, plain);
+      const last = index === d.nChunks - 1;
+      const turn = lanes.run(lane(index), "sha", { index, state, last });
+      turn.catch(() => {}); // awaited below, unless the write fails first
       if (target) {
         await target.write(plain);
       } else {
-        parts.push(new Blob([plain]));
+        parts.push(plain);
       }
-      meter.add(plain.length);
-      progress(meter);
+      ({ state = null, digest = null } = await turn);
+      meter.add(target ? plain.length : plain.size);
+      const now = performance.now();
+      if (last || now - reported >= PROGRESS_EVERY) {
+        reported = now;
+        progress(meter);
+      }
     }
     ensure(equal(manifestRoot(d.fileId, hashes), d.manifestRoot), "manifest", "chunk hashes do not match manifest_root");
-    const digest = sodium.crypto_hash_sha256_final(state);
-    finished = true;
-    ensure(equal(digest, d.sha256), "sha256", "SHA-256 of the file does not match");
+    ensure(digest !== null && equal(digest, d.sha256), "sha256", "SHA-256 of the file does not match");
     if (target) {
       await target.close();
       return { blob: null, sha256: toHex(digest) };
     }
     return { blob: new Blob(parts, { type: safeType(d.mime) }), sha256: toHex(digest) };
   } catch (error) {
-    if (!finished) {
-      sodium.crypto_hash_sha256_final(state);
-    }
     parts.length = 0;
+    lanes.close();
     await target?.abort().catch(() => null);
-    throw error;
+    throw signal?.aborted ? new Cancelled() : error;
   } finally {
-    pool.close();
+    signal?.removeEventListener("abort", stop);
+    lanes.close();
   }
+}
+
+/**
+ * Download workers, each with its own requests: chunk i goes to worker i % size, and its "sha"
+ * to the same worker, which keeps the chunk's plaintext until then.
+ */
+class Lanes {
+  constructor(url, size) {
+    this.size = size;
+    this.nextId = 1;
+    /** @type {{worker: Worker, jobs: Map<number, {resolve: Function, reject: Function}>}[]} */
+    this.slots = Array.from({ length: size }, () => this.#spawn(url));
+    this.closed = null;
+  }
+
+  run(lane, op, args) {
+    const slot = this.slots[lane];
+    if (this.closed || slot.broken) {
+      return Promise.reject(this.closed ?? slot.broken);
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      slot.jobs.set(id, { resolve, reject });
+      slot.worker.postMessage({ id, op, args });
+    });
+  }
+
+  /** Stop every worker (their heaps go with them); what is pending fails with `reason`. */
+  close(reason = new Error("the download workers are closed")) {
+    if (this.closed) {
+      return;
+    }
+    this.closed = reason;
+    for (const slot of this.slots) {
+      slot.worker.terminate();
+      this.#fail(slot, reason);
+    }
+  }
+
+  #fail(slot, reason) {
+    for (const job of slot.jobs.values()) {
+      job.reject(reason);
+    }
+    slot.jobs.clear();
+  }
+
+  #spawn(url) {
+    const slot = { worker: new Worker(url, { type: "module" }), jobs: new Map(), broken: null };
+    slot.worker.addEventListener("message", (event) => {
+      const { id, ok, result, error } = event.data;
+      const job = slot.jobs.get(id);
+      if (job !== undefined) {
+        slot.jobs.delete(id);
+        ok ? job.resolve(result) : job.reject(revive(error));
+      }
+    });
+    const fail = (event) => {
+      // The worker itself broke (failed to load, out of memory): what it held is lost.
+      event.preventDefault?.();
+      slot.broken = new Error(`download worker failed: ${event.message ?? "messageerror"}`);
+      this.#fail(slot, slot.broken);
+    };
+    slot.worker.addEventListener("error", fail);
+    slot.worker.addEventListener("messageerror", fail);
+    return slot;
+  }
+}
+
+/** A worker's error answer as an exception: a failed check, a refused request, or an Error. */
+function revive({ check, api, message }) {
+  if (check) {
+    const error = new CryptoError(check);
+    error.message = message;
+    return error;
+  }
+  if (api) {
+    return new ApiError(api.status, api.code, api.message, api.field);
+  }
+  return new Error(message);
 }
 
 /** The blob's type: never one a browser would render as active content. */

@@ -1,7 +1,8 @@
 // A download target that streams to the browser's downloads folder through a service worker
 // (download-sw.js), for browsers without showSaveFilePicker. It has the writable-stream methods
-// download.js uses — write(Blob|Uint8Array), close(), abort() — and sends a chunk only when the
-// worker's stream asks for one, so memory stays a chunk or two whatever the file size.
+// download.js uses — write(Blob|Uint8Array: a whole buffer is moved, not copied), close(), abort()
+// — and sends a chunk only when the worker's stream asks for one, so memory stays a chunk or two
+// whatever the file size.
 const WORKER_URL = new URL("./download-sw.js", import.meta.url);
 const SCOPE = new URL("./dl/", import.meta.url);
 const PING_MS = 10_000; // a service worker with no events is stopped after about 30 s
@@ -80,7 +81,10 @@ export async function streamTarget(descriptor) {
   };
   return {
     async write(data) {
-      const bytes = data instanceof Blob ? new Uint8Array(await data.arrayBuffer()) : data.slice();
+      // A whole buffer is moved to the worker as it is (download.js hands over a fresh one per
+      // chunk); a view into a larger buffer is copied first.
+      const whole = !(data instanceof Blob) && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+      const bytes = data instanceof Blob ? new Uint8Array(await data.arrayBuffer()) : whole ? data : data.slice();
       while (credits === 0 && !cancelled) {
         await new Promise((resolve) => {
           wake = resolve;

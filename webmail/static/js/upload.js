@@ -13,7 +13,7 @@
 // must give the stored hash (never sent: a file that changed there is refused), and the missing
 // chunks are encrypted with fresh random nonces and sent. A chunk cut off mid-PUT is therefore
 // never sent again under the same nonce with other contents.
-import { ApiError } from "./api.js";
+import { Cancelled, retried } from "./net.js";
 import { CHUNK_OVERHEAD, descriptorJson, newFile } from "./crypto/attachments.js";
 import { b64encode, equal, toHex } from "./crypto/encoding.js";
 import { headHash, sealResume } from "./crypto/resume.js";
@@ -21,56 +21,10 @@ import { encryptFileInPool } from "./crypto/pool.js";
 
 /** Chunk PUTs in flight per file, beyond the chunks the workers are encrypting. */
 export const UPLOAD_LANES = 3;
-/** Attempts per chunk request when the network (or a 5xx) fails it. */
-export const ATTEMPTS = 4;
-
-export class Cancelled extends Error {}
+export { ATTEMPTS, Cancelled, retried } from "./net.js";
 
 /** Changed-file refusal: a resumed chunk encrypted again did not give the stored bytes. */
 export class FileChanged extends Error {}
-
-const sleep = (ms, signal) =>
-  new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(new Cancelled());
-    });
-  });
-
-/**
- * A fetch retried on network failure, 429 and 5xx (ATTEMPTS times, backing off); any other
- * refusal is an ApiError at once.
- * @param {string} path
- * @param {RequestInit} init
- * @returns {Promise<Response>}
- */
-export async function retried(path, init) {
-  for (let attempt = 1; ; attempt++) {
-    let response = null;
-    try {
-      response = await fetch(path, { credentials: "same-origin", cache: "no-store", ...init });
-    } catch (error) {
-      if (init.signal?.aborted) {
-        throw new Cancelled();
-      }
-      if (attempt >= ATTEMPTS) {
-        throw new ApiError(0, "network", String(error?.message ?? ""), null);
-      }
-    }
-    if (response !== null) {
-      if (response.ok) {
-        return response;
-      }
-      const retry = response.status === 429 || response.status >= 500;
-      if (!retry || attempt >= ATTEMPTS) {
-        const error = (await response.json().catch(() => null))?.error ?? {};
-        throw new ApiError(response.status, error.code ?? "unknown", error.message ?? "", error.field ?? null);
-      }
-    }
-    await sleep(400 * 2 ** (attempt - 1), init.signal);
-  }
-}
 
 /** Speed and time left of a running transfer. */
 export class Meter {
