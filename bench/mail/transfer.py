@@ -9,7 +9,8 @@ disk once. Then, each timed from the click to the end:
   * encrypted upload: the composer's file picker (the declaration, then encryption in workers with
     each chunk PUT as soon as it is ready, the commit), until the row says committed;
   * encrypted download: the recipient's download button, until the SHA-256 is verified and the
-    browser has the file (a Blob: the save-file dialog is switched off for the bench); the file
+    browser has the file (the save-file dialog is switched off for the bench, so, as in a browser
+    without one, a file over 64 MiB streams to the downloads folder through the service worker); the file
     the browser saved is then compared with the original (size and SHA-256, not timed);
   * plain upload, the baseline: the same file sent by the same page to the same server with no
     crypto in the browser — 4 MiB + 40-byte slices of the plaintext PUT as the chunks of a file
@@ -52,7 +53,7 @@ from tests.conftest import LiveServer, run_cli, start_server, stop_server
 MIB = 1024 * 1024
 CHUNK = 4 * MIB
 PHASE_MS = 900_000  # 15 minutes at most per phase
-NO_PICKER = "delete window.showSaveFilePicker;"  # downloads become Blobs, no dialog
+NO_PICKER = "delete window.showSaveFilePicker;"  # no dialog: the service worker's stream (or Blobs)
 # Counts the chunks the page sends to its workers to be encrypted (once each in a one-pass upload).
 COUNT_ENCRYPTS = """
   window.__encrypts = 0;
@@ -318,7 +319,7 @@ def main() -> None:
                     down = time.perf_counter() - t0
                 down_rss = rss.peak - idle
                 assert attachment.get_attribute("data-sha256") == digest
-                saved = info.value.path()  # what the browser wrote: the Blob the page offered
+                saved = info.value.path()  # what the browser wrote
                 saved_ok = saved.stat().st_size == size and file_sha256(saved) == digest
                 info.value.delete()
 
