@@ -81,3 +81,25 @@ def test_a_closed_stream_is_saved_and_an_aborted_one_fails(
     assert outcome["ok"], outcome
     assert info.value.failure() is not None  # the browser never completes it
     watcher.assert_clean(page, lambda message: False)
+
+
+def test_a_download_the_worker_never_sees_falls_back(page_and_url: tuple[Page, Watcher, str]) -> None:
+    """If the browser does not hand the frame's request to the worker (privacy settings, developer
+    tools bypassing service workers), streamTarget gives up after its wait and returns null, so
+    the caller keeps the file as a Blob instead of waiting for a reader that never comes."""
+    page, watcher, url = page_and_url
+    outcome = page.evaluate(
+        """async (url) => {
+          const m = await import(url);
+          // The hidden frame never navigates: as if its request bypassed the service worker.
+          Object.defineProperty(HTMLIFrameElement.prototype, "src", { set() {}, configurable: true });
+          const started = performance.now();
+          const target = await m.streamTarget({ name: "never.bin", size: 10 });
+          return { target: target === null ? null : "a target", waited: performance.now() - started,
+                   frames: document.querySelectorAll("iframe").length };
+        }""",
+        url,
+    )
+    assert outcome["target"] is None, outcome
+    assert outcome["waited"] >= 9_000 and outcome["frames"] == 0, outcome
+    watcher.assert_clean(page, lambda message: False)

@@ -42,7 +42,7 @@ self.addEventListener("message", (event) => {
     },
     { highWaterMark: 1 },
   );
-  opened.set(data.id, { stream, name: String(data.name), size: Number(data.size) });
+  opened.set(data.id, { stream, port, name: String(data.name), size: Number(data.size) });
   port.postMessage({ ready: true });
 });
 
@@ -62,6 +62,7 @@ self.addEventListener("fetch", (event) => {
     "Content-Disposition": `attachment; filename*=UTF-8''${encodeURIComponent(entry.name)}`,
     "X-Content-Type-Options": "nosniff",
   };
+  entry.port.postMessage({ started: true }); // the browser asked: the download has begun
   if (Number.isSafeInteger(entry.size) && entry.size >= 0) {
     headers["Content-Length"] = String(entry.size);
   }

@@ -55,10 +55,16 @@ export async function streamTarget(descriptor) {
   let credits = 0;
   let cancelled = false;
   let wake = () => {};
+  let begun = () => {};
+  const started = new Promise((resolve) => {
+    begun = resolve;
+  });
   const ready = new Promise((resolve) => {
     port.onmessage = ({ data }) => {
       if (data.ready) {
         resolve();
+      } else if (data.started) {
+        begun(true);
       } else if (data.pull) {
         credits += 1;
       } else if (data.cancelled) {
@@ -74,6 +80,15 @@ export async function streamTarget(descriptor) {
   frame.title = descriptor.name;
   frame.src = `${SCOPE.pathname}${id}/${encodeURIComponent(descriptor.name || "attachment")}`;
   document.body.append(frame);
+  // If the browser did not hand the frame's request to the worker (some privacy settings and
+  // developer tools bypass service workers), nothing would ever be read: fall back to a Blob.
+  const timer = setTimeout(() => begun(false), READY_MS);
+  if (!(await started)) {
+    frame.remove();
+    port.close();
+    return null;
+  }
+  clearTimeout(timer);
   const ping = setInterval(() => worker.postMessage({ type: "ping" }), PING_MS);
   const done = () => {
     clearInterval(ping);
