@@ -15,6 +15,12 @@ export function canStream() {
 
 async function activeWorker() {
   const registration = await navigator.serviceWorker.register(WORKER_URL, { scope: SCOPE.pathname });
+  // Each build has its own URL, so its own registration: drop those of earlier builds.
+  for (const other of await navigator.serviceWorker.getRegistrations()) {
+    if (other.scope !== registration.scope && new URL(other.scope).pathname.endsWith("/js/dl/")) {
+      other.unregister().catch(() => {});
+    }
+  }
   const worker = registration.active ?? registration.waiting ?? registration.installing;
   if (worker.state !== "activated") {
     await new Promise((resolve, reject) => {
