@@ -31,11 +31,6 @@ _SESSION_SQL = (
 PG_SESSION_SQL = _SESSION_SQL.replace("group_concat(role, ' ')", "string_agg(role, ' ')").replace(
     "s.digest = ?", "s.digest = $1"
 )
-PG_KEYS_SQL = (
-    "SELECT m.id, m.status, d.revoke_idx, l.data FROM members m"
-    " LEFT JOIN key_directory d ON d.member_id = m.id LEFT JOIN kt_leaves l ON l.idx = d.keys_idx"
-    " WHERE m.id = ANY($1::varchar[])"
-)
 # Addressees are few (a send is limited to max_recipients): one statement text per count,
 # which sqlite3's statement cache keeps prepared.
 _KEYS_SQL = (
@@ -43,6 +38,7 @@ _KEYS_SQL = (
     " LEFT JOIN key_directory d ON d.member_id = m.id LEFT JOIN kt_leaves l ON l.idx = d.keys_idx"
     " WHERE m.id IN ({marks})"
 )
+PG_KEYS_SQL = _KEYS_SQL.replace("IN ({marks})", "= ANY($1::varchar[])")
 
 
 def session_member(conn: sqlite3.Connection, digest: bytes) -> tuple[Session, Member] | None:
@@ -77,7 +73,7 @@ def recipient_keys(conn: sqlite3.Connection, member_ids: Collection[MemberId]) -
 # seen last. Measured at 20 µs of the loop's time per request and per send before.
 @functools.lru_cache(maxsize=1024)
 def session_member_row(row: tuple[Any, ...]) -> tuple[Session, Member]:
-    """A row of ``_SESSION_SQL`` or ``SESSION_MEMBER`` as a session and its member."""
+    """A row of ``_SESSION_SQL`` or ``PG_SESSION_SQL`` as a session and its member."""
     session = Session(
         digest=bytes(row[0]),
         member_id=MemberId(row[7]),

@@ -9,10 +9,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from isecom.services.checklist_ports import ChecklistRepository
+from isecom.services.files_ports import FileRecord as FileRecord
+from isecom.services.files_ports import StoredChunk as StoredChunk
 from isecom.types import Country, Email, Language, MemberId, MemberStatus, Role
 
 if TYPE_CHECKING:
-    from isecom.services.files_ports import FileLinkRepository
+    from isecom.services.files_ports import FileLinkRepository, FileRepository
     from isecom.services.library_ports import LibraryRepository, NoticeRepository
     from isecom.services.notify_ports import NotifyRepository, OutboxHealth
     from isecom.services.profile_ports import ProfileStores
@@ -537,80 +539,3 @@ class BlobStore(Protocol):
         ...
 
     async def check_writable(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class FileRecord:
-    """A declared evidence file (docs/PROTOCOL.md §8): sizes and status, not the manifest."""
-
-    id: str  # 32 lower-case hex digits
-    owner_id: MemberId
-    n_chunks: int
-    chunk_size: int
-    plain_size: int
-    status: str  # "uploading" or "committed"
-    created_at: datetime
-    committed_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredChunk:
-    """A chunk in the blob store: its length, and its hash h_i and nonce (None for chunks stored
-    before revision 0014, whose files were all declared with their hashes)."""
-
-    size: int
-    digest: bytes | None
-    nonce: bytes | None
-
-
-class FileRepository(Protocol):
-    """Files, their stored chunks and who may download them. Access is decided by the caller's
-    scoped look-ups: ``owned`` (the owner, any status) and ``readable`` (the owner, or a member
-    granted access to a committed file)."""
-
-    async def add(self, record: FileRecord, manifest: bytes) -> None:
-        """Insert; ``Conflict`` when the id is taken."""
-        ...
-
-    async def get(self, file_id: str) -> FileRecord | None:
-        """Unscoped: only for telling a re-declaration from a taken id."""
-        ...
-
-    async def owned(self, owner_id: MemberId, file_id: str) -> FileRecord | None: ...
-    async def readable(self, member_id: MemberId, file_id: str) -> FileRecord | None: ...
-    async def manifest(self, file_id: str) -> bytes: ...
-    async def chunk_hash(self, file_id: str, index: int) -> bytes:
-        """h_index, read without loading the whole manifest."""
-        ...
-
-    async def chunks(self, file_id: str) -> dict[int, int]:
-        """Stored chunks: index -> blob size."""
-        ...
-
-    async def add_chunk(
-        self, file_id: str, index: int, size: int, digest: bytes | None = None, nonce: bytes | None = None
-    ) -> bool:
-        """Record a stored chunk with its hash h_i and nonce; False when it was already recorded."""
-        ...
-
-    async def stored_chunk(self, file_id: str, index: int) -> StoredChunk | None:
-        """One stored chunk, or None while it is missing."""
-        ...
-
-    async def stored_chunks(self, file_id: str) -> dict[int, StoredChunk]:
-        """Stored chunks with their hash and nonce: index -> StoredChunk."""
-        ...
-
-    async def set_manifest(self, file_id: str, manifest: bytes) -> None:
-        """Record h_0 ‖ h_1 ‖ … of a file whose chunks brought their hashes (at its commit)."""
-        ...
-
-    async def commit(self, file_id: str, when: datetime) -> None: ...
-    async def delete(self, file_id: str) -> None: ...
-    async def usage(self, owner_id: MemberId) -> int:
-        """Blob bytes the owner's files take or will take once complete (declared sizes)."""
-        ...
-
-    async def grant(self, file_id: str, member_ids: Collection[MemberId]) -> None:
-        """Let members download a file; existing grants are kept."""
-        ...

@@ -20,7 +20,8 @@ import { CryptoError, ensure } from "./crypto/errors.js";
 import { equal, toHex } from "./crypto/encoding.js";
 import { defaultPoolSize } from "./crypto/pool.js";
 import { ready } from "./crypto/sodium.js";
-import { Cancelled, Meter } from "./upload.js";
+import { Cancelled } from "./net.js";
+import { Meter } from "./upload.js";
 
 export const DOWNLOAD_WORKER_URL = new URL("./crypto/download.worker.js", import.meta.url);
 /** Chunks fetched ahead of the one being written. */

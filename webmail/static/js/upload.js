@@ -21,8 +21,6 @@ import { encryptFileInPool } from "./crypto/pool.js";
 
 /** Chunk PUTs in flight per file, beyond the chunks the workers are encrypting. */
 export const UPLOAD_LANES = 3;
-export { ATTEMPTS, Cancelled, retried } from "./net.js";
-
 /** Changed-file refusal: a resumed chunk encrypted again did not give the stored bytes. */
 export class FileChanged extends Error {}
 
